@@ -1,0 +1,54 @@
+# MediaNest: `make run` sets up and starts everything; `make test` sets up and runs every test.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export MEDIANEST_TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
+export MEDIANEST_TEST_MQTT_URL ?= mqtt://127.0.0.1:1883
+
+.PHONY: run test test-fast lint bench fuzz install system-deps services clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	# torch pinned exactly: the CPU build; any other spec pulls gigabytes of CUDA
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -e ".[inference,dev]"
+	touch $(STAMP)
+
+system-deps:
+	@bash scripts/install-system-deps.sh
+
+services:
+	@bash scripts/ensure-services.sh
+
+run: install system-deps
+	$(VENV)/bin/medianest up
+
+test: install system-deps services
+	$(PY) -m pytest -q -p no:cacheprovider --durations=15
+
+test-fast: install
+	$(PY) -m pytest -q -m "not slow" -x
+
+lint: install
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff format --check src tests bench
+	$(VENV)/bin/mypy
+	$(VENV)/bin/pip-audit --skip-editable --progress-spinner off
+
+bench: install system-deps services
+	$(PY) bench/auth.py
+	$(PY) bench/ingest.py
+	$(PY) bench/queue.py
+	$(PY) bench/inference.py
+	$(PY) bench/vector_search.py
+
+fuzz: install
+	MEDIANEST_FUZZ_EXAMPLES=200 $(PY) -m pytest -q tests/fuzz
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

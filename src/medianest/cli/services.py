@@ -1,0 +1,52 @@
+"""Which services exist, their ports, and how to serve one."""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class ServiceName(StrEnum):
+    authentication = "authentication"
+    media_store = "media_store"
+    inference = "inference"
+
+
+@dataclass(frozen=True)
+class ServiceInfo:
+    port: int
+
+
+SERVICES = {
+    ServiceName.authentication: ServiceInfo(8002),
+    ServiceName.media_store: ServiceInfo(8000),
+    ServiceName.inference: ServiceInfo(8001),
+}
+
+
+def service_available(name: ServiceName) -> bool:
+    try:
+        importlib.import_module(f"medianest.{name.value}.app")
+    except ModuleNotFoundError:
+        return False
+    return True
+
+
+def serve_service(name: ServiceName, host: str, port: int, workers: int = 1) -> None:
+    import uvicorn
+
+    from medianest.common.logging import configure_logging
+    from medianest.common.settings import CommonSettings
+
+    common = CommonSettings()
+    configure_logging(common.log_level, common.log_json)
+    uvicorn.run(
+        f"medianest.{name.value}.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=None,
+        timeout_graceful_shutdown=10,
+    )

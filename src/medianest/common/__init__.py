@@ -1,0 +1,1 @@
+"""Shared building blocks. Imports no service package (checked by tests/common/test_boundaries.py)."""

@@ -1,0 +1,239 @@
+"""ES256 JWT verification and the permission dependencies every service declares.
+
+Only the authentication service signs tokens. Other services verify them with its public key,
+read from ``MEDIANEST_PUBLIC_KEY_PATH`` or fetched from the auth service's JWKS (cached,
+refetched, rate-limited, when a token names an unknown ``kid``). The dependencies here are
+synchronous, so FastAPI runs them in its thread pool: a key fetch never blocks the event loop.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+
+import httpx
+import jwt
+from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from medianest.common.errors import Forbidden, ServiceUnavailable, Unauthorized
+from medianest.common.permissions import Permission
+
+log = logging.getLogger("medianest.security")
+ALGORITHM = "ES256"
+_REFETCH_INTERVAL_S = 30.0
+
+
+@dataclass(frozen=True)
+class TokenUser:
+    """The caller, as the token describes it."""
+
+    id: int
+    permissions: frozenset[str] = field(default_factory=frozenset)
+    is_admin: bool = False
+    username: str | None = None
+    jti: str | None = None
+
+    def has(self, permission: str) -> bool:
+        return self.is_admin or permission in self.permissions
+
+
+def load_public_key(pem: bytes | str) -> EllipticCurvePublicKey:
+    key = load_pem_public_key(pem.encode() if isinstance(pem, str) else pem)
+    if not isinstance(key, EllipticCurvePublicKey):
+        raise ValueError("the public key is not an EC (P-256) key")
+    return key
+
+
+class PublicKeyProvider:
+    """Public keys by ``kid``: from a file, or fetched from the auth service and cached."""
+
+    def __init__(
+        self, *, key_path: Path | None = None, auth_url: str | None = None, timeout: float = 5.0
+    ) -> None:
+        self._keys: dict[str, EllipticCurvePublicKey] = {}
+        self._static: EllipticCurvePublicKey | None = None
+        self._auth_url = auth_url.rstrip("/") if auth_url else None
+        self._timeout = timeout
+        self._lock = threading.Lock()
+        self._last_fetch = 0.0
+        if key_path is not None:
+            self._static = load_public_key(Path(key_path).read_bytes())
+
+    def key_for(self, kid: str | None) -> EllipticCurvePublicKey:
+        if self._static is not None:
+            return self._static
+        if kid and kid in self._keys:
+            return self._keys[kid]
+        self._refresh(force=not self._keys)
+        if kid and kid in self._keys:
+            return self._keys[kid]
+        if not kid and len(self._keys) == 1:
+            return next(iter(self._keys.values()))
+        raise Unauthorized("token signed by an unknown key")
+
+    def _refresh(self, force: bool) -> None:
+        with self._lock:
+            now = time.monotonic()
+            if not force and now - self._last_fetch < _REFETCH_INTERVAL_S:
+                return
+            if self._auth_url is None:
+                raise ServiceUnavailable("no public key configured")
+            self._last_fetch = now
+            self._keys = self._fetch_jwks()
+
+    def _fetch_jwks(self) -> dict[str, EllipticCurvePublicKey]:
+        try:
+            resp = httpx.get(f"{self._auth_url}/.well-known/jwks.json", timeout=self._timeout)
+            resp.raise_for_status()
+            keys = {}
+            for jwk in resp.json().get("keys", []):
+                key = jwt.algorithms.ECAlgorithm.from_jwk(json.dumps(jwk))
+                if isinstance(key, EllipticCurvePublicKey) and jwk.get("kid"):
+                    keys[jwk["kid"]] = key
+            return keys
+        except (httpx.HTTPError, ValueError, KeyError) as exc:
+            log.warning("could not fetch public keys", extra={"error": type(exc).__name__})
+            raise ServiceUnavailable(
+                "authentication service unreachable", headers={"Retry-After": "5"}
+            ) from exc
+
+
+class TokenVerifier:
+    """Decode and check an access token: signature, algorithm, expiry, issuer, audience, claims."""
+
+    def __init__(self, keys: PublicKeyProvider, issuer: str, audience: str) -> None:
+        self.keys = keys
+        self.issuer = issuer
+        self.audience = audience
+
+    def verify(self, token: str) -> TokenUser:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as exc:
+            raise Unauthorized("malformed token") from exc
+        if header.get("alg") != ALGORITHM:
+            raise Unauthorized("token algorithm not accepted")
+        key = self.keys.key_for(header.get("kid"))
+        try:
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=[ALGORITHM],
+                audience=self.audience,
+                issuer=self.issuer,
+                options={"require": ["exp", "iat", "sub", "iss", "aud"]},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise Unauthorized("token expired") from exc
+        except jwt.PyJWTError as exc:
+            raise Unauthorized("invalid token") from exc
+        return _user_from_claims(claims)
+
+
+def _user_from_claims(claims: dict[str, Any]) -> TokenUser:
+    if claims.get("typ", "access") != "access":
+        raise Unauthorized("not an access token")
+    try:
+        user_id = int(claims["sub"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise Unauthorized("token has no valid subject") from exc
+    perms = claims.get("permissions") or []
+    if not isinstance(perms, list) or not all(isinstance(p, str) for p in perms):
+        raise Unauthorized("token permissions malformed")
+    return TokenUser(
+        id=user_id,
+        permissions=frozenset(perms),
+        is_admin=claims.get("is_admin") is True,
+        username=claims.get("username") if isinstance(claims.get("username"), str) else None,
+        jti=claims.get("jti"),
+    )
+
+
+bearer_scheme = HTTPBearer(auto_error=False, description="Access token from POST /auth/token")
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)]
+
+
+def _verifier(request: Request) -> TokenVerifier:
+    verifier: TokenVerifier = request.app.state.token_verifier
+    return verifier
+
+
+def get_optional_user(request: Request, credentials: Credentials) -> TokenUser | None:
+    """The caller if a token was sent (a bad token is still a 401), else None."""
+    if credentials is None:
+        return None
+    if credentials.scheme.lower() != "bearer":
+        raise Unauthorized("bearer token required")
+    return _verifier(request).verify(credentials.credentials)
+
+
+def get_current_user(request: Request, credentials: Credentials) -> TokenUser:
+    user = get_optional_user(request, credentials)
+    if user is None:
+        raise Unauthorized()
+    return user
+
+
+def require_permission(*permissions: str) -> Callable[..., TokenUser]:
+    """A dependency that passes admins and callers holding any of ``permissions``."""
+
+    def dependency(user: Annotated[TokenUser, Depends(get_current_user)]) -> TokenUser:
+        if not any(user.has(p) for p in permissions):
+            raise Forbidden(f"requires permission: {' or '.join(permissions)}")
+        return user
+
+    return dependency
+
+
+def require_admin(user: Annotated[TokenUser, Depends(get_current_user)]) -> TokenUser:
+    if not user.is_admin:
+        raise Forbidden("administrator only")
+    return user
+
+
+def get_current_user_with_write_permission(name: str) -> Callable[..., TokenUser]:
+    return require_permission(name)
+
+
+def get_current_user_with_read_permission(name: str) -> Callable[..., TokenUser | None]:
+    """Reads are open unless the service says read-auth is on (``app.state.read_auth_required``)."""
+
+    def dependency(
+        request: Request, user: Annotated[TokenUser | None, Depends(get_optional_user)]
+    ) -> TokenUser | None:
+        required: Callable[[], bool] | None = getattr(request.app.state, "read_auth_required", None)
+        if required is not None and not required():
+            return user
+        if user is None:
+            raise Unauthorized()
+        if not user.has(name):
+            raise Forbidden(f"requires permission: {name}")
+        return user
+
+    return dependency
+
+
+CurrentUser = Annotated[TokenUser, Depends(get_current_user)]
+OptionalUser = Annotated[TokenUser | None, Depends(get_optional_user)]
+Admin = Annotated[TokenUser, Depends(require_admin)]
+StoreRead = Annotated[
+    TokenUser | None, Depends(get_current_user_with_read_permission(Permission.MEDIA_STORE_READ))
+]
+StoreWrite = Annotated[
+    TokenUser, Depends(get_current_user_with_write_permission(Permission.MEDIA_STORE_WRITE))
+]
+InferenceUser = Annotated[TokenUser, Depends(require_permission(Permission.AI_INFERENCE_SUPPORT))]
+InferenceWorker = Annotated[TokenUser, Depends(require_permission(Permission.AI_INFERENCE_WORKER))]
+SearchUser = Annotated[
+    TokenUser,
+    Depends(require_permission(Permission.MEDIA_STORE_READ, Permission.AI_INFERENCE_SUPPORT)),
+]

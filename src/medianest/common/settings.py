@@ -1,0 +1,58 @@
+"""Settings shared by every service.
+
+Each service subclasses :class:`CommonSettings` with its own ``env_prefix`` (``AUTH_``,
+``MEDIA_STORE_``, ``INFERENCE_``); the shared fields keep their ``MEDIANEST_`` names through
+explicit aliases, so one environment configures the whole system.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _alias(name: str) -> AliasChoices:
+    return AliasChoices(name, name.lower())
+
+
+class CommonSettings(BaseSettings):
+    """Fields every service reads, named ``MEDIANEST_*`` in the environment."""
+
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    home: Path = Field(default=Path("./data"), validation_alias=_alias("MEDIANEST_HOME"))
+    auth_url: str = Field(
+        default="http://127.0.0.1:8002", validation_alias=_alias("MEDIANEST_AUTH_URL")
+    )
+    media_store_url: str = Field(
+        default="http://127.0.0.1:8000", validation_alias=_alias("MEDIANEST_MEDIA_STORE_URL")
+    )
+    inference_url: str = Field(
+        default="http://127.0.0.1:8001", validation_alias=_alias("MEDIANEST_INFERENCE_URL")
+    )
+    mqtt_url: str | None = Field(default=None, validation_alias=_alias("MEDIANEST_MQTT_URL"))
+    public_key_path: Path | None = Field(
+        default=None, validation_alias=_alias("MEDIANEST_PUBLIC_KEY_PATH")
+    )
+    log_level: str = Field(default="INFO", validation_alias=_alias("MEDIANEST_LOG_LEVEL"))
+    log_json: bool = Field(default=True, validation_alias=_alias("MEDIANEST_LOG_JSON"))
+    cors_origins: list[str] = Field(
+        default_factory=list, validation_alias=_alias("MEDIANEST_CORS_ORIGINS")
+    )
+    token_issuer: str = Field(
+        default="medianest-auth", validation_alias=_alias("MEDIANEST_TOKEN_ISSUER")
+    )
+    token_audience: str = Field(
+        default="medianest", validation_alias=_alias("MEDIANEST_TOKEN_AUDIENCE")
+    )
+
+    def data_dir(self, *parts: str) -> Path:
+        """Return (and create) a folder inside the data dir."""
+        path = self.home.joinpath(*parts).resolve()
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def sqlite_url(self, name: str) -> str:
+        return f"sqlite:///{self.data_dir() / name}"
