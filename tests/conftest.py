@@ -167,7 +167,10 @@ class TokenMinter:
         payload.update(claims)
         payload = {k: v for k, v in payload.items() if v is not None}
         return jwt.encode(
-            payload, self.private_key, algorithm="ES256", headers={"kid": self.kid, **(headers or {})}
+            payload,
+            self.private_key,
+            algorithm="ES256",
+            headers={"kid": self.kid, **(headers or {})},
         )
 
     def header(self, **kwargs: Any) -> dict[str, str]:

@@ -1,1 +1,4 @@
-"""Shared building blocks. Imports no service package (checked by tests/common/test_boundaries.py)."""
+"""Shared building blocks.
+
+Imports no service package (checked by tests/common/test_boundaries.py).
+"""

@@ -121,7 +121,9 @@ class Database:
         self.url = normalise_url(url)
         self.engine = create_db_engine(self.url, write=True, **kwargs)
         self.read_engine = (
-            create_db_engine(self.url, write=False, **kwargs) if is_sqlite(self.url) else self.engine
+            create_db_engine(self.url, write=False, **kwargs)
+            if is_sqlite(self.url)
+            else self.engine
         )
         self.sessions = make_session_factory(self.engine)
         self.read_sessions = make_session_factory(self.read_engine)

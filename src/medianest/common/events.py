@@ -25,7 +25,9 @@ class Broadcaster:
     """Fan events out to SSE subscribers; ``publish`` is safe from any thread."""
 
     def __init__(self, queue_size: int = 1000) -> None:
-        self._subscribers: set[tuple[asyncio.AbstractEventLoop, asyncio.Queue[Event | None]]] = set()
+        self._subscribers: set[tuple[asyncio.AbstractEventLoop, asyncio.Queue[Event | None]]] = (
+            set()
+        )
         self._lock = threading.Lock()
         self._queue_size = queue_size
         self.closed = asyncio.Event()
@@ -99,10 +101,11 @@ class MqttPublisher:
 
     def __init__(self, url: str, client_id: str, max_queued: int = 10000) -> None:
         import paho.mqtt.client as mqtt
+        from paho.mqtt.enums import CallbackAPIVersion
 
         parsed = urlparse(url)
         self._client = mqtt.Client(
-            callback_api_version=mqtt.CallbackAPIVersion.VERSION2,
+            callback_api_version=CallbackAPIVersion.VERSION2,
             client_id=client_id,
             clean_session=True,
         )

@@ -21,7 +21,9 @@ request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 _SECRET_PATTERNS = [
     re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+"),
     re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----", re.S),
-    re.compile(r"(?i)(password|refresh_token|access_token|secret)([\"']?\s*[:=]\s*[\"']?)[^\s\"',&]+"),
+    re.compile(
+        r"(?i)(password|refresh_token|access_token|secret)([\"']?\s*[:=]\s*[\"']?)[^\s\"',&]+"
+    ),
 ]
 _STD_ATTRS = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 

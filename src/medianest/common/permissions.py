@@ -1,4 +1,4 @@
-"""Every permission string MediaNest knows, with what it grants (served by GET /auth/permissions)."""
+"""Every permission string MediaNest knows, with what it grants (GET /auth/permissions)."""
 
 from __future__ import annotations
 

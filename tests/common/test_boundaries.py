@@ -1,0 +1,52 @@
+"""The package boundaries of ARCHITECTURE.md, checked on the source: common imports no service,
+services never import each other, and the client imports only services' ``schemas`` modules."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.unit]
+
+SRC = Path(__file__).resolve().parents[2] / "src" / "medianest"
+SERVICES = ("authentication", "media_store", "inference")
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return {n for n in names if n.startswith("medianest.")}
+
+
+def _violations(package: str, allowed: tuple[str, ...]) -> list[str]:
+    bad = []
+    for path in sorted((SRC / package).rglob("*.py")):
+        for name in _imports(path):
+            top = name.split(".")[1]
+            if top in ("common", package, "__version__") or name.startswith(allowed):
+                continue
+            if top in (*SERVICES, "client", "cli"):
+                bad.append(f"{path.relative_to(SRC)} imports {name}")
+    return bad
+
+
+def test_common_imports_no_service() -> None:
+    assert _violations("common", ()) == []
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_services_do_not_import_each_other(service: str) -> None:
+    assert _violations(service, ()) == []
+
+
+def test_client_imports_only_service_schemas() -> None:
+    allowed = tuple(f"medianest.{s}.schemas" for s in SERVICES)
+    assert _violations("client", allowed) == []
