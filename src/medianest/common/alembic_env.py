@@ -19,6 +19,10 @@ def run_env(metadata: MetaData) -> None:
         return
     engine = create_db_engine(url)
     with engine.connect() as connection:
+        if not is_sqlite(url):
+            # Several processes (uvicorn --workers, up) may migrate at once: one at a time.
+            connection.exec_driver_sql("SELECT pg_advisory_lock(7215321)")
+            connection.commit()
         context.configure(
             connection=connection,
             target_metadata=metadata,

@@ -1,0 +1,1 @@
+"""The authentication service: users, permissions, refresh tokens and the signing key pair."""

@@ -1,0 +1,56 @@
+"""The authentication service app (port 8002)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio.to_thread
+from fastapi import FastAPI
+
+from medianest.authentication.bootstrap import bootstrap_admin
+from medianest.authentication.config import Settings
+from medianest.authentication.context import AuthContext
+from medianest.authentication.db import migrate
+from medianest.authentication.keys import OwnKeyProvider
+from medianest.authentication.routes import routers
+from medianest.common.app import build_app
+from medianest.common.db import Database
+from medianest.common.security import TokenVerifier
+
+DESCRIPTION = "Users, permissions and ES256 access tokens with rotating refresh tokens."
+
+
+def _start(settings: Settings) -> tuple[Database, AuthContext]:
+    """Migrate, load or create the key pair, and make sure the admin account exists."""
+    migrate(settings.db_url())
+    ctx = AuthContext.from_settings(settings)
+    db = Database(settings.db_url())
+    try:
+        bootstrap_admin(db, settings, ctx.passwords)
+    except BaseException:
+        db.dispose()
+        raise
+    return db, ctx
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db, ctx = await anyio.to_thread.run_sync(_start, settings)
+        app.state.db = db
+        app.state.auth = ctx
+        app.state.token_verifier = TokenVerifier(
+            OwnKeyProvider(ctx.keys), settings.token_issuer, settings.token_audience
+        )
+        try:
+            yield
+        finally:
+            db.dispose()
+
+    app = build_app("MediaNest authentication", settings, lifespan, DESCRIPTION)
+    for router in routers:
+        app.include_router(router)
+    return app

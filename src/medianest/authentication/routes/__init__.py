@@ -1,0 +1,5 @@
+"""HTTP endpoints of the authentication service."""
+
+from medianest.authentication.routes import auth, meta, users
+
+routers = [meta.router, auth.router, users.router]
