@@ -25,5 +25,7 @@ def get_read_session(request: Request) -> Iterator[Session]:
     yield from _database(request).read_session()
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
-ReadSessionDep = Annotated[Session, Depends(get_read_session)]
+# scope="function": the transaction commits before the response is sent, so a client that got a
+# 2xx can read its write, and a failed commit is an error response, not a 2xx followed by a loss.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+ReadSessionDep = Annotated[Session, Depends(get_read_session, scope="function")]

@@ -1,0 +1,36 @@
+"""Media store settings (``MEDIA_STORE_*`` plus the shared ``MEDIANEST_*`` fields)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic_settings import SettingsConfigDict
+
+from medianest.common.settings import CommonSettings
+
+GIB = 1024**3
+
+
+class Settings(CommonSettings):
+    """Configuration of the media store service."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="MEDIA_STORE_", extra="ignore", populate_by_name=True
+    )
+
+    database_url: str | None = None
+    max_upload_bytes: int = 4 * GIB
+    max_field_bytes: int = 64 * 1024
+    read_auth_cache_s: float = 3.0
+    sweep_on_start: bool = True
+    sweep_min_age_s: float = 900.0
+    exiftool_path: str = "exiftool"
+    exiftool_timeout_s: float = 20.0
+    near_duplicate_distance: int = 8
+    sse_keepalive_s: float = 15.0
+
+    def db_url(self) -> str:
+        return self.database_url or self.sqlite_url("media_store.db")
+
+    def store_root(self) -> Path:
+        return self.data_dir("media_store")

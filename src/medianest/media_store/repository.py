@@ -1,0 +1,212 @@
+"""Every SQL statement of the media store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from medianest.media_store.models import Change, ConfigItem, Entity, EntityVersion, MediaFile
+from medianest.media_store.schemas import EntityQuery, OrderBy, SortOrder
+
+AnyEntity = Any  # Entity or EntityVersion: same column names
+
+
+def get(session: Session, entity_id: int, for_update: bool = False) -> Entity | None:
+    stmt = sa.select(Entity).where(Entity.id == entity_id)
+    if for_update:  # PostgreSQL row lock; SQLite writers are already serialised
+        stmt = stmt.with_for_update()
+    return session.scalars(stmt).first()
+
+
+def by_md5(session: Session, md5: str) -> Entity | None:
+    return session.scalars(sa.select(Entity).where(Entity.md5 == md5)).first()
+
+
+def by_hashes(session: Session, hashes: Sequence[str]) -> list[Entity]:
+    md5s = [h for h in hashes if len(h) == 32]
+    shas = [h for h in hashes if len(h) == 64]
+    stmt = sa.select(Entity).where(sa.or_(Entity.md5.in_(md5s), Entity.sha256.in_(shas)))
+    return list(session.scalars(stmt))
+
+
+def _contains(column: Any, needle: str, sqlite: bool) -> Any:
+    # SQLite's LIKE already ignores ASCII case (and lower() would cost a call per row)
+    if sqlite:
+        return column.contains(needle, autoescape=True)
+    return column.icontains(needle, autoescape=True)
+
+
+def _filtered(cls: Any, q: EntityQuery, sqlite: bool = False) -> list[Any]:
+    conds: list[Any] = []
+    if not q.include_deleted:
+        conds.append(cls.is_deleted == sa.false())  # '= false' can use an index, 'IS' cannot
+    if q.parent_id is not None:
+        conds.append(cls.parent_id == q.parent_id)
+    if q.is_collection is not None:
+        conds.append(cls.is_collection == q.is_collection)
+    if q.type is not None:
+        conds.append(cls.type == q.type.value)
+    if q.mime_type is not None:
+        conds.append(cls.mime_type == q.mime_type)
+    if q.created_after is not None:
+        conds.append(cls.create_date >= q.created_after)
+    if q.created_before is not None:
+        conds.append(cls.create_date < q.created_before)
+    if q.search_query:
+        cols = (cls.label, cls.description, cls.original_filename)
+        conds.append(sa.or_(*(_contains(c, q.search_query, sqlite) for c in cols)))
+    return conds
+
+
+def _ordering(cls: Any, q: EntityQuery) -> list[Any]:
+    column = getattr(cls, q.order_by.value)
+    desc = q.order is SortOrder.desc
+    primary = column.desc() if desc else column.asc()
+    if q.order_by is OrderBy.label:  # same NULL placement on SQLite and PostgreSQL
+        primary = primary.nulls_last() if desc else primary.nulls_first()
+    tie = cls.id.desc() if desc else cls.id.asc()
+    return [primary] if q.order_by is OrderBy.id else [primary, tie]
+
+
+def _nth_versions(n: int) -> Any:
+    """Each entity's n-th version row (1-based, in transaction order) as an aliased class."""
+    number = (
+        sa.func.row_number()
+        .over(partition_by=EntityVersion.id, order_by=EntityVersion.transaction_id)
+        .label("version_number")
+    )
+    sub = sa.select(EntityVersion, number).subquery()
+    inner = sa.select(sub).where(sub.c.version_number == n).subquery()
+    return sa.orm.aliased(EntityVersion, inner)
+
+
+def list_entities(session: Session, q: EntityQuery) -> tuple[list[AnyEntity], int]:
+    cls = _nth_versions(q.version) if q.version else Entity
+    conds = _filtered(cls, q, session.get_bind().dialect.name == "sqlite")
+    total = session.scalar(sa.select(sa.func.count()).select_from(cls).where(*conds)) or 0
+    stmt = sa.select(cls).where(*conds).order_by(*_ordering(cls, q))
+    rows = session.scalars(stmt.offset((q.page - 1) * q.page_size).limit(q.page_size))
+    return list(rows), total
+
+
+def children_counts(session: Session, ids: Iterable[int]) -> dict[int, int]:
+    stmt = (
+        sa.select(Entity.parent_id, sa.func.count())
+        .where(Entity.parent_id.in_(list(ids)), Entity.is_deleted == sa.false())
+        .group_by(Entity.parent_id)
+    )
+    return {int(pid): int(n) for pid, n in session.execute(stmt)}
+
+
+def has_children(session: Session, entity_id: int) -> bool:
+    stmt = sa.select(Entity.id).where(Entity.parent_id == entity_id).limit(1)
+    return session.scalar(stmt) is not None
+
+
+def child_ids(session: Session, parent_ids: Sequence[int]) -> list[int]:
+    stmt = sa.select(Entity.id).where(Entity.parent_id.in_(parent_ids), Entity.is_collection)
+    return list(session.scalars(stmt))
+
+
+def versions(session: Session, entity_id: int) -> list[EntityVersion]:
+    stmt = (
+        sa.select(EntityVersion)
+        .where(EntityVersion.id == entity_id)
+        .order_by(EntityVersion.transaction_id)
+    )
+    return list(session.scalars(stmt))
+
+
+def version(session: Session, entity_id: int, number: int) -> EntityVersion | None:
+    stmt = (
+        sa.select(EntityVersion)
+        .where(EntityVersion.id == entity_id)
+        .order_by(EntityVersion.transaction_id)
+        .offset(number - 1)
+        .limit(1)
+    )
+    return session.scalars(stmt).first()
+
+
+def version_count(session: Session, entity_id: int) -> int:
+    stmt = sa.select(sa.func.count()).where(EntityVersion.id == entity_id)
+    return int(session.scalar(stmt) or 0)
+
+
+def sha_in_use(session: Session, sha256: str) -> bool:
+    in_entities = sa.select(Entity.id).where(Entity.sha256 == sha256).limit(1)
+    in_versions = sa.select(EntityVersion.id).where(EntityVersion.sha256 == sha256).limit(1)
+    return session.scalar(in_entities) is not None or session.scalar(in_versions) is not None
+
+
+def shas_of(session: Session, entity_ids: Sequence[int]) -> set[str]:
+    current = sa.select(Entity.sha256).where(Entity.id.in_(entity_ids))
+    old = sa.select(EntityVersion.sha256).where(EntityVersion.id.in_(entity_ids))
+    stmt = sa.union(current, old)
+    return {sha for sha in session.scalars(stmt) if sha}
+
+
+def referenced_shas(session: Session) -> set[str]:
+    stmt = sa.union(sa.select(Entity.sha256), sa.select(EntityVersion.sha256))
+    return {sha for sha in session.scalars(stmt) if sha}
+
+
+def hard_delete(session: Session, entity_ids: Sequence[int]) -> None:
+    """Remove rows and their history with bulk statements (deliberately not versioned)."""
+    session.execute(sa.delete(EntityVersion).where(EntityVersion.id.in_(entity_ids)))
+    session.execute(sa.delete(Entity).where(Entity.id.in_(entity_ids)))
+
+
+def hard_delete_all(session: Session) -> None:
+    session.execute(sa.delete(EntityVersion))
+    session.execute(sa.delete(Entity))
+
+
+def version_counts(session: Session) -> dict[int, int]:
+    stmt = sa.select(EntityVersion.id, sa.func.count()).group_by(EntityVersion.id)
+    return {int(i): int(n) for i, n in session.execute(stmt)}
+
+
+def all_entities(session: Session) -> list[Entity]:
+    return list(session.scalars(sa.select(Entity).order_by(Entity.id)))
+
+
+def media_file(session: Session, sha256: str) -> MediaFile | None:
+    return session.get(MediaFile, sha256)
+
+
+def delete_media_files(session: Session, shas: Iterable[str]) -> int:
+    result = session.execute(sa.delete(MediaFile).where(MediaFile.sha256.in_(list(shas))))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def media_file_shas(session: Session) -> set[str]:
+    return set(session.scalars(sa.select(MediaFile.sha256)))
+
+
+def phashes(session: Session, exclude_deleted: bool = True) -> list[tuple[int, str]]:
+    stmt = sa.select(Entity.id, Entity.phash).where(Entity.phash.is_not(None))
+    if exclude_deleted:
+        stmt = stmt.where(Entity.is_deleted == sa.false())
+    return [(int(i), str(p)) for i, p in session.execute(stmt.order_by(Entity.id))]
+
+
+def entities_by_ids(session: Session, ids: Sequence[int]) -> dict[int, Entity]:
+    return {e.id: e for e in session.scalars(sa.select(Entity).where(Entity.id.in_(ids)))}
+
+
+def changes_since(session: Session, since: int, limit: int) -> list[Change]:
+    stmt = sa.select(Change).where(Change.cursor > since).order_by(Change.cursor).limit(limit)
+    return list(session.scalars(stmt))
+
+
+def config_value(session: Session, key: str) -> str | None:
+    item = session.get(ConfigItem, key)
+    return item.value if item else None
+
+
+def set_config_value(session: Session, key: str, value: str) -> None:
+    session.merge(ConfigItem(key=key, value=value))

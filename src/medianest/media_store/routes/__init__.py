@@ -1,0 +1,11 @@
+"""HTTP endpoints of the media store (thin: parse, authorise, call one service function)."""
+
+from fastapi import APIRouter
+
+from medianest.media_store.routes import admin, duplicates, entities, feed, files, root
+
+router = APIRouter()
+for module in (root, entities, files, duplicates, feed, admin):
+    router.include_router(module.router)
+
+__all__ = ["router"]

@@ -1,0 +1,1 @@
+"""Business rules of the media store (no FastAPI imports, never commits)."""

@@ -1,0 +1,92 @@
+"""File clean-up: after a delete's commit, and the orphan sweep (start-up and admin route).
+
+A file is removed only after the commit that dropped its last reference, and only while holding
+the content lock, so an upload of the same bytes racing the removal either sees the file gone
+and re-creates it, or wins and keeps it. The sweep skips files younger than ``min_age_s``: an
+upload in flight has put its file in place but not committed its row yet.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from medianest.common.db import Database
+from medianest.media_store import repository as repo
+from medianest.media_store.schemas import SweepResult
+from medianest.media_store.service.ingest import lock_content
+from medianest.media_store.storage import Storage
+
+log = logging.getLogger("medianest.media_store.maintenance")
+
+
+def remove_unreferenced(db: Database, storage: Storage, shas: Iterable[str]) -> int:
+    """Remove the files of ``shas`` that no entity or version references any more."""
+    removed = 0
+    for sha in sorted(shas):
+        try:
+            removed += _remove_one(db, storage, sha)
+        except Exception:  # the sweep will retry; the delete itself has committed
+            log.exception("removing an unreferenced file failed", extra={"sha256": sha})
+    return removed
+
+
+def _remove_one(db: Database, storage: Storage, sha: str) -> int:
+    with db.sessions() as session, session.begin():
+        lock_content(session, sha)
+        if repo.sha_in_use(session, sha):
+            return 0
+        repo.delete_media_files(session, [sha])
+        return int(storage.remove(sha))
+
+
+def sweep(db: Database, storage: Storage, min_age_s: float) -> SweepResult:
+    """Remove files, renditions, metadata rows and temp files that nothing references."""
+    with db.read_sessions() as session:
+        referenced = repo.referenced_shas(session)
+        known = repo.media_file_shas(session)
+    files = 0
+    for stored in storage.originals():
+        if stored.sha256 not in referenced and stored.age_s >= min_age_s:
+            files += _remove_one(db, storage, stored.sha256)
+    renditions = 0
+    for owner in storage.rendition_owners() - referenced:
+        if not storage.original(owner).exists():
+            renditions += _remove_renditions(storage, owner)
+    temps = 0
+    for temp in storage.stale_temps(min_age_s):
+        temp.unlink(missing_ok=True)
+        temps += 1
+    rows = _remove_rows(db, known - referenced)
+    return SweepResult(
+        files_removed=files,
+        renditions_removed=renditions,
+        temp_files_removed=temps,
+        metadata_rows_removed=rows,
+    )
+
+
+def _remove_renditions(storage: Storage, sha: str) -> int:
+    paths = list(storage.renditions_dir.glob(f"{sha}.*"))
+    for path in paths:
+        path.unlink(missing_ok=True)
+    return len(paths)
+
+
+def _remove_rows(db: Database, shas: set[str]) -> int:
+    removed = 0
+    for sha in sorted(shas):
+        with db.sessions() as session, session.begin():
+            lock_content(session, sha)
+            if not repo.sha_in_use(session, sha):
+                removed += repo.delete_media_files(session, [sha])
+    return removed
+
+
+def refresh_statistics(db: Database) -> None:
+    """Give SQLite's planner statistics (without them it filters lists through poor indexes)."""
+    if db.engine.dialect.name != "sqlite":
+        return  # PostgreSQL's autovacuum keeps its own statistics
+    with db.engine.begin() as conn:
+        conn.exec_driver_sql("PRAGMA analysis_limit=2000")
+        conn.exec_driver_sql("ANALYZE")
