@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 
 from medianest.media_store.app import create_app
+from tests.media_store.conftest import Store
 
 pytestmark = [pytest.mark.media_store]
 
-PUBLIC = {"/"}
+PUBLIC = {"/", "/health"}
 
 
 def test_every_route_but_the_banner_declares_auth() -> None:
@@ -28,3 +29,12 @@ def test_openapi_document_lists_every_route() -> None:
         assert path in doc["paths"]
     post = doc["paths"]["/entity/"]["post"]
     assert "multipart/form-data" in post["requestBody"]["content"]
+
+
+def test_health_reports_database_and_free_disk(store: Store) -> None:
+    resp = store.client.get("/health")
+    assert resp.status_code == 200
+    body = resp.json()
+    assert body["status"] == "ok"
+    assert body["database"] == "ok"
+    assert body["free_disk_bytes"] > 0
