@@ -43,7 +43,7 @@ lint: install
 bench: install system-deps services
 	$(PY) bench/auth.py
 	$(PY) bench/ingest.py
-	$(PY) bench/queue.py
+	$(PY) bench/job_queue.py
 	$(PY) bench/inference.py
 	$(PY) bench/vector_search.py
 

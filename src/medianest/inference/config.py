@@ -1,0 +1,71 @@
+"""Settings of the inference API (``INFERENCE_*``) and of its workers (``MEDIANEST_WORKER_*``)."""
+
+from __future__ import annotations
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import SettingsConfigDict
+
+from medianest.common.settings import CommonSettings
+
+
+def _alias(name: str) -> AliasChoices:
+    return AliasChoices(name, name.lower())
+
+
+def split_names(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+class Settings(CommonSettings):
+    """The inference API: database, queue tuning, change-feed follower, service credentials."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="INFERENCE_", extra="ignore", populate_by_name=True
+    )
+
+    database_url: str | None = None
+    lease_s: float = Field(30.0, gt=0, description="Lease granted per claim / heartbeat")
+    max_attempts: int = Field(3, ge=1, description="Claims before a job stays in error")
+    retry_base_s: float = Field(2.0, ge=0, description="Backoff base: base * 2^(attempts-1)")
+    reaper_interval_s: float = Field(5.0, gt=0)
+    claim_max_wait_s: float = Field(20.0, ge=0, description="Longest long-poll of /worker/claim")
+    claim_max_jobs: int = Field(100, ge=1)
+    check_media_exists: bool = Field(True, description="Ask the store before queueing a job")
+    store_timeout_s: float = 5.0
+    service_token: str | None = None
+    service_username: str | None = None
+    service_password: str | None = None
+    auto_pipeline: bool = True
+    pipeline_tasks: str = "face_embedding,image_embedding"
+    follower_enabled: bool = Field(True, description="Follow the store's change feed")
+    follower_poll_s: float = Field(5.0, gt=0)
+    follower_batch: int = Field(100, ge=1, le=1000)
+    follower_max_backoff_s: float = 60.0
+    follower_sse: bool = Field(True, description="Wake the follower from the store's SSE feed")
+    enable_test_tasks: bool = Field(False, description="TEST ONLY: register noop/sleep tasks")
+
+    @property
+    def pipeline(self) -> list[str]:
+        return split_names(self.pipeline_tasks)
+
+    def db_url(self) -> str:
+        return self.database_url or self.sqlite_url("inference.db")
+
+
+class WorkerSettings(CommonSettings):
+    """A worker process: where the APIs are and how it authenticates (never a database)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="MEDIANEST_WORKER_", extra="ignore", populate_by_name=True
+    )
+
+    token: str | None = None
+    username: str | None = None
+    password: str | None = None
+    concurrency: int = Field(1, ge=1)
+    batch: int = Field(8, ge=1)
+    claim_wait_s: float = Field(5.0, ge=0, description="Long-poll per claim (< shutdown grace)")
+    grace_s: float = Field(15.0, ge=0, description="SIGTERM: time to finish jobs in hand")
+    http_timeout_s: float = 30.0
+    task_types: str = ""
+    enable_test_tasks: bool = Field(False, validation_alias=_alias("INFERENCE_ENABLE_TEST_TASKS"))

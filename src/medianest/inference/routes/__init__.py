@@ -1,0 +1,12 @@
+"""Routers of the inference API."""
+
+from fastapi import APIRouter
+
+from medianest.inference.routes import admin, jobs, worker
+
+router = APIRouter()
+router.include_router(admin.router)
+router.include_router(jobs.router)
+router.include_router(worker.router)
+
+__all__ = ["router"]

@@ -1,0 +1,1 @@
+"""Business rules of the inference service (no FastAPI imports, never commits)."""

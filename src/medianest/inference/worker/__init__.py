@@ -1,0 +1,1 @@
+"""The stateless worker: claims jobs over HTTP, runs task handlers, reports results."""
