@@ -17,6 +17,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from typing import Annotated
+from urllib.parse import urlparse
 
 import httpx
 import typer
@@ -28,6 +29,11 @@ GRACE_S = 20.0
 INFERENCE_ACCOUNT = "medianest-inference"
 WORKER_ACCOUNT = "medianest-worker"
 SERVICE_PERMISSIONS = ["media_store_read", "ai_inference_worker"]
+URL_VARS = {
+    ServiceName.authentication: "MEDIANEST_AUTH_URL",
+    ServiceName.media_store: "MEDIANEST_MEDIA_STORE_URL",
+    ServiceName.inference: "MEDIANEST_INFERENCE_URL",
+}
 
 
 @dataclass
@@ -89,12 +95,7 @@ def _service_accounts() -> dict[str, str]:
 
 def _base_env(host: str) -> dict[str, str]:
     env = dict(os.environ)
-    urls = {
-        "MEDIANEST_AUTH_URL": ServiceName.authentication,
-        "MEDIANEST_MEDIA_STORE_URL": ServiceName.media_store,
-        "MEDIANEST_INFERENCE_URL": ServiceName.inference,
-    }
-    for var, name in urls.items():
+    for name, var in URL_VARS.items():  # a URL set in the environment also picks the port
         env.setdefault(var, f"http://{host}:{SERVICES[name].port}")
     env["MEDIANEST_HOME"] = str(CommonSettings().home.resolve())
     return env
@@ -108,10 +109,10 @@ def _admin_hint(env: dict[str, str]) -> str:
 
 def _start_services(sup: Supervisor, env: dict[str, str], host: str) -> list[str]:
     lines = []
-    for name in (ServiceName.authentication, ServiceName.media_store, ServiceName.inference):
+    for name, var in URL_VARS.items():
         if not service_available(name):
             continue
-        port = SERVICES[name].port
+        port = urlparse(env[var]).port or SERVICES[name].port
         sup.start(name.value, ["serve", name.value, "--host", host, "--port", str(port)], env)
         url = f"http://{host}:{port}"
         if not _wait_healthy(url, sup.procs[-1][1]):

@@ -73,6 +73,10 @@ def configure_logging(level: str = "INFO", json_output: bool = True) -> None:
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
+    # Our access log (RequestIdMiddleware) replaces uvicorn's; per-call client and migration
+    # chatter stays out of the INFO stream.
+    for name in ("uvicorn.access", "httpx", "httpcore", "alembic"):
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
 
 
 class RequestIdMiddleware:
