@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("medianest.errors")
@@ -97,6 +97,13 @@ def install_error_handlers(app: FastAPI) -> None:
             {k: v for k, v in err.items() if k in ("type", "loc", "msg")} for err in exc.errors()
         ]
         return _json(422, errors)
+
+    @app.exception_handler(DataError)
+    @app.exception_handler(OverflowError)
+    async def _out_of_range(_: Request, exc: Exception) -> JSONResponse:
+        # A value the database cannot hold (e.g. an id past 64 bits) is the caller's error.
+        log.info("value rejected by the database", extra={"error": type(exc).__name__})
+        return _json(422, "a value is out of range")
 
     @app.exception_handler(OperationalError)
     async def _db_down(request: Request, exc: OperationalError) -> JSONResponse:

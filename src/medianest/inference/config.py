@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pydantic import AliasChoices, Field
-from pydantic_settings import SettingsConfigDict
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from medianest.common.settings import CommonSettings
 
@@ -43,6 +43,10 @@ class Settings(CommonSettings):
     follower_max_backoff_s: float = 60.0
     follower_sse: bool = Field(True, description="Wake the follower from the store's SSE feed")
     enable_test_tasks: bool = Field(False, description="TEST ONLY: register noop/sleep tasks")
+    qdrant_url: str | None = Field(None, description="Qdrant server; unset: embedded store")
+    qdrant_api_key: str | None = None
+    vector_optimize_after: int = Field(5000, ge=1, description="Unindexed upserts before optimize")
+    vector_optimize_interval_s: float = Field(600.0, ge=0, description="Min time between optimizes")
 
     @property
     def pipeline(self) -> list[str]:
@@ -50,6 +54,31 @@ class Settings(CommonSettings):
 
     def db_url(self) -> str:
         return self.database_url or self.sqlite_url("inference.db")
+
+
+class ModelSettings(BaseSettings):
+    """Which models the ML tasks run (``INFERENCE_*``), read by workers and by the API alike.
+
+    The API never loads a model: it needs only the identity (name, version, dimension) of the
+    active image embedder to pick its vector collection, hence ``image_embedder_dim`` is
+    required with the ``onnx`` backend.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="INFERENCE_", extra="ignore", populate_by_name=True
+    )
+
+    face_min_score: float = Field(0.6, ge=0, le=1, description="YuNet score threshold")
+    face_min_size: int = Field(20, ge=1, description="Smallest face side, original pixels")
+    image_embedder: str = Field("efficientnet-lite0", description="efficientnet-lite0 | onnx")
+    image_embedder_path: str | None = Field(None, description="ONNX file (onnx backend)")
+    image_embedder_name: str | None = Field(None, description="Model name recorded with vectors")
+    image_embedder_version: str = "1"
+    image_embedder_dim: int | None = Field(None, ge=1, description="Output size (onnx backend)")
+    image_embedder_input_size: int = Field(224, ge=16)
+    labels_top_k: int = Field(5, ge=1, le=50)
+    label_min_probability: float = Field(0.02, ge=0, le=1, description="Drop rarer labels")
+    torch_threads: int | None = Field(None, ge=1, description="Threads per worker process")
 
 
 class WorkerSettings(CommonSettings):

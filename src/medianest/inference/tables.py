@@ -8,7 +8,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Index, Integer, String, Text, text
+from sqlalchemy import JSON, BigInteger, Boolean, Float, Index, Integer, String, Text, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from medianest.common.db import make_metadata
@@ -115,3 +115,35 @@ class MediaState(Base):
     md5: Mapped[str | None] = mapped_column(String(64))
     version: Mapped[int | None] = mapped_column(Integer)
     updated_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class DetectedFace(Base):
+    """A face found in a media item; bbox in pixels of the original image as displayed."""
+
+    __tablename__ = "faces"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    media_store_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    x: Mapped[int] = mapped_column(Integer)
+    y: Mapped[int] = mapped_column(Integer)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    landmarks: Mapped[list[list[float]]] = mapped_column(JSON)
+    confidence: Mapped[float] = mapped_column(Float)
+    model: Mapped[str] = mapped_column(String(64))
+    model_version: Mapped[str] = mapped_column(String(64))
+    embedding_model: Mapped[str | None] = mapped_column(String(64))
+    """Set when the face has a vector in ``face_embeddings`` (by this model)."""
+    created_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class MediaLabel(Base):
+    """An ImageNet label of a media item with its probability (replaced on every re-run)."""
+
+    __tablename__ = "labels"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    media_store_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    label: Mapped[str] = mapped_column(String(128), index=True)
+    probability: Mapped[float] = mapped_column(Float)
+    model: Mapped[str] = mapped_column(String(64))

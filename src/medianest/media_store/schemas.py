@@ -7,6 +7,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+EPOCH_MS_MIN = -62_135_596_800_000  # 0001-01-01
+EPOCH_MS_MAX = 253_402_300_799_999  # 9999-12-31
 Label = Annotated[str, StringConstraints(max_length=255)]
 Description = Annotated[str, StringConstraints(max_length=10_000)]
 
@@ -106,8 +108,8 @@ class EntityQuery(BaseModel):
     type: MediaType | None = None
     mime_type: str | None = Field(None, max_length=100)
     include_deleted: bool = False
-    created_after: int | None = None
-    created_before: int | None = None
+    created_after: int | None = Field(None, ge=EPOCH_MS_MIN, le=EPOCH_MS_MAX)
+    created_before: int | None = Field(None, ge=EPOCH_MS_MIN, le=EPOCH_MS_MAX)
     search_query: str | None = Field(None, max_length=255)
     order_by: OrderBy = OrderBy.id
     order: SortOrder = SortOrder.asc

@@ -1,0 +1,340 @@
+"""``MediaNestClient``: the synchronous SDK, one object for all three services.
+
+>>> with MediaNestClient() as mn:                     # URLs from MEDIANEST_*_URL or defaults
+...     mn.login("alice", "secret")
+...     result = mn.upload(Path("cat.jpg"))
+...     print(result.entity.id, "new" if result.created else "already stored")
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO, Any, Unpack
+
+from medianest.client._endpoints import auth as ep_auth
+from medianest.client._endpoints import inference as ep_inf
+from medianest.client._endpoints import store as ep_store
+from medianest.client._sync_core import SyncCore
+from medianest.client.config import Tokens, load_credentials, save_credentials, session_urls
+from medianest.client.models import (
+    Analysis,
+    Banner,
+    ChangesPage,
+    CleanupResponse,
+    DuplicateGroups,
+    EntityFilters,
+    EntityRead,
+    FaceList,
+    FaceRead,
+    HealthResponse,
+    JobRead,
+    Jwks,
+    LabelSearch,
+    LookupResult,
+    NearDuplicates,
+    Page,
+    PermissionRead,
+    PublicKeyRead,
+    ReadAuthConfig,
+    SimilarFaces,
+    SimilarImages,
+    StatsResponse,
+    UploadResult,
+    UserCreate,
+    UserRead,
+    UserUpdate,
+    VersionRead,
+)
+
+
+class MediaNestClient(SyncCore):
+    """Typed, thread-safe access to authentication, media store and inference."""
+
+    @classmethod
+    def from_saved_session(cls, **kwargs: Any) -> MediaNestClient:
+        """A client on the session saved by ``medianest login`` (refreshed tokens are saved
+        back), or on ``MEDIANEST_TOKEN`` when set, or anonymous (reads are open unless an
+        admin turned read-auth on)."""
+        saved = load_credentials()
+        urls = session_urls(saved)
+        args = (urls.auth_url, urls.store_url, urls.inference_url)
+        if token := os.environ.get("MEDIANEST_TOKEN"):
+            return cls(*args, token=token, **kwargs)
+        if saved is None:
+            return cls(*args, **kwargs)
+
+        def persist(tokens: Tokens | None) -> None:
+            if tokens is not None:
+                save_credentials(saved.model_copy(update={"tokens": tokens}))
+
+        return cls(*args, tokens=saved.tokens, on_tokens=persist, **kwargs)
+
+    # ------------------------------------------------------------ authentication
+
+    def me(self) -> UserRead:
+        return self.call(ep_auth.me())
+
+    def list_users(self, skip: int = 0, limit: int = 100) -> list[UserRead]:
+        return self.call(ep_auth.list_users(skip, limit))
+
+    def get_user(self, user_id: int) -> UserRead:
+        return self.call(ep_auth.get_user(user_id))
+
+    def create_user(self, user: UserCreate) -> UserRead:
+        return self.call(ep_auth.create_user(user))
+
+    def update_user(self, user_id: int, changes: UserUpdate) -> UserRead:
+        return self.call(ep_auth.update_user(user_id, changes))
+
+    def delete_user(self, user_id: int) -> None:
+        self.call(ep_auth.delete_user(user_id))
+
+    def change_password(self, current_password: str, new_password: str) -> None:
+        self.call(ep_auth.change_password(current_password, new_password))
+
+    def reset_password(self, user_id: int, new_password: str) -> None:
+        self.call(ep_auth.reset_password(user_id, new_password))
+
+    def permissions(self) -> list[PermissionRead]:
+        return self.call(ep_auth.permissions())
+
+    def public_key(self) -> PublicKeyRead:
+        return self.call(ep_auth.public_key())
+
+    def auth_health(self) -> dict[str, Any]:
+        return self.call(ep_auth.health())
+
+    def jwks(self) -> Jwks:
+        return self.call(ep_auth.jwks())
+
+    # ------------------------------------------------------------ media store: entities
+
+    def store_banner(self) -> Banner:
+        return self.call(ep_store.banner())
+
+    def list_entities(
+        self, page: int = 1, page_size: int = 20, **filters: Unpack[EntityFilters]
+    ) -> Page[EntityRead]:
+        return self.call(ep_store.list_entities(page, page_size, filters))
+
+    def iter_entities(
+        self, page_size: int = 100, **filters: Unpack[EntityFilters]
+    ) -> Iterator[EntityRead]:
+        """Every matching entity, page after page."""
+        page = 1
+        while True:
+            result = self.list_entities(page, page_size, **filters)
+            yield from result.items
+            if not result.pagination.has_next:
+                return
+            page += 1
+
+    def get_entity(self, entity_id: int, version: int | None = None) -> EntityRead:
+        return self.call(ep_store.get_entity(entity_id, version))
+
+    def create_collection(
+        self, label: str, description: str | None = None, parent_id: int | None = None
+    ) -> EntityRead:
+        return self.call(ep_store.create_collection(label, description, parent_id))
+
+    def upload(
+        self,
+        path: Path | str,
+        *,
+        label: str | None = None,
+        description: str | None = None,
+        parent_id: int | None = None,
+        on_bytes: Callable[[int], None] | None = None,
+    ) -> UploadResult:
+        """Stream a file to the store; ``created`` is False when the content was already there.
+
+        ``on_bytes(n)`` is told of every chunk sent (negative after a rewind for a retry)."""
+        opener = ep_store.path_opener(Path(path), on_bytes)
+        return self.call(
+            ep_store.upload(opener, label=label, description=description, parent_id=parent_id)
+        )
+
+    def upload_fileobj(
+        self,
+        fileobj: IO[bytes],
+        filename: str,
+        *,
+        parent_id: int | None = None,
+        label: str | None = None,
+        description: str | None = None,
+    ) -> UploadResult:
+        """Upload from an open binary file (retried only when it can seek back)."""
+        opener = ep_store.fileobj_opener(fileobj, filename)
+        return self.call(
+            ep_store.upload(
+                opener,
+                label=label,
+                description=description,
+                parent_id=parent_id,
+                idempotent=fileobj.seekable(),
+            )
+        )
+
+    def replace_entity(
+        self,
+        entity_id: int,
+        path: Path | str | None = None,
+        *,
+        label: str | None = None,
+        description: str | None = None,
+        parent_id: int | None = None,
+        is_collection: bool = False,
+    ) -> EntityRead:
+        """Full update (PUT): fields not given are cleared; a new file replaces the content
+        and its metadata (409 if that content belongs to another entity)."""
+        opener = ep_store.path_opener(Path(path)) if path is not None else None
+        return self.call(
+            ep_store.replace_entity(
+                entity_id,
+                opener,
+                label=label,
+                description=description,
+                parent_id=parent_id,
+                is_collection=is_collection,
+            )
+        )
+
+    def update_entity(self, entity_id: int, **changes: Any) -> EntityRead:
+        """Partial update (PATCH): only the given keys change; ``None`` clears a field."""
+        return self.call(ep_store.patch_entity(entity_id, changes))
+
+    def move_entity(self, entity_id: int, parent_id: int | None) -> EntityRead:
+        return self.update_entity(entity_id, parent_id=parent_id)
+
+    def trash_entity(self, entity_id: int) -> EntityRead:
+        return self.update_entity(entity_id, is_deleted=True)
+
+    def untrash_entity(self, entity_id: int) -> EntityRead:
+        return self.update_entity(entity_id, is_deleted=False)
+
+    def delete_entity(self, entity_id: int) -> None:
+        """Hard delete: the row, its versions and its file are gone."""
+        self.call(ep_store.delete_entity(entity_id))
+
+    def delete_all_entities(self) -> Any:
+        return self.call(ep_store.delete_all())
+
+    # ------------------------------------------------------------ media store: versions, files
+
+    def versions(self, entity_id: int) -> list[VersionRead]:
+        return self.call(ep_store.versions(entity_id))
+
+    def get_version(self, entity_id: int, version: int) -> EntityRead:
+        return self.get_entity(entity_id, version)
+
+    def restore_version(self, entity_id: int, version: int) -> EntityRead:
+        return self.call(ep_store.restore_version(entity_id, version))
+
+    def download(
+        self, entity_id: int, dest: Path | str, *, version: int | None = None, kind: str = "file"
+    ) -> Path:
+        """Stream the file (or ``thumbnail`` / ``preview``) to ``dest``; a folder (existing, or
+        a string ending in ``/``) keeps the server's file name. Returns the path written."""
+        call = ep_store.file(entity_id, kind, version)
+        return self._download(call, dest, f"{entity_id}-{kind}")
+
+    def file_bytes(
+        self, entity_id: int, *, version: int | None = None, kind: str = "file"
+    ) -> bytes:
+        """Small files only: the whole content in memory."""
+        return self.call(ep_store.file(entity_id, kind, version))
+
+    def metadata(self, entity_id: int) -> Any:
+        return self.call(ep_store.metadata(entity_id))
+
+    def lookup(self, hashes: list[str]) -> list[LookupResult]:
+        """Which of these md5/sha256 hashes the store has (any number; sent 1,000 at a time)."""
+        out: list[LookupResult] = []
+        for start in range(0, len(hashes), ep_store.LOOKUP_BATCH):
+            chunk = hashes[start : start + ep_store.LOOKUP_BATCH]
+            found: list[LookupResult] = self.call(ep_store.lookup(chunk))
+            out.extend(found)
+        return out
+
+    def near_duplicates(self, entity_id: int, max_distance: int | None = None) -> NearDuplicates:
+        return self.call(ep_store.near_duplicates(entity_id, max_distance))
+
+    def duplicates(self, max_distance: int | None = None) -> DuplicateGroups:
+        return self.call(ep_store.duplicates(max_distance))
+
+    def changes(self, since: int = 0, limit: int = 100) -> ChangesPage:
+        return self.call(ep_store.changes(since, limit))
+
+    def store_events(self) -> Iterator[dict[str, Any]]:
+        """The store's change records as they happen (SSE), until the iterator is closed."""
+        return self._sse(ep_store.events())
+
+    def store_config(self) -> ReadAuthConfig:
+        return self.call(ep_store.get_config())
+
+    def set_read_auth(self, enabled: bool) -> ReadAuthConfig:
+        return self.call(ep_store.set_read_auth(enabled))
+
+    # ------------------------------------------------------------ inference
+
+    def create_job(
+        self, task_type: str, media_store_id: int, priority: int = 5, force: bool = False
+    ) -> JobRead:
+        return self.call(ep_inf.create_job(task_type, media_store_id, priority, force))
+
+    def get_job(self, job_id: int | str) -> JobRead:
+        return self.call(ep_inf.get_job(job_id))
+
+    def list_jobs(self, page: int = 1, page_size: int = 20, **filters: Any) -> Page[JobRead]:
+        return self.call(ep_inf.list_jobs(page, page_size, **filters))
+
+    def cancel_job(self, job_id: int | str) -> None:
+        self.call(ep_inf.cancel_job(job_id))
+
+    def retry_job(self, job_id: int | str) -> JobRead:
+        return self.call(ep_inf.retry_job(job_id))
+
+    def inference_stats(self) -> StatsResponse:
+        return self.call(ep_inf.stats())
+
+    def inference_cleanup(self, **params: Any) -> CleanupResponse:
+        return self.call(ep_inf.cleanup(**params))
+
+    def inference_health(self) -> HealthResponse:
+        return self.call(ep_inf.health())
+
+    def similar_images(
+        self, media_store_id: int, limit: int | None = None, min_score: float | None = None
+    ) -> SimilarImages:
+        """Nearest images by embedding, the media itself excluded (404 before it is analysed)."""
+        return self.call(ep_inf.similar_images(media_store_id, limit, min_score))
+
+    def faces(self, media_store_id: int) -> FaceList:
+        return self.call(ep_inf.faces(media_store_id))
+
+    def get_face(self, face_id: str) -> FaceRead:
+        return self.call(ep_inf.get_face(face_id))
+
+    def similar_faces(
+        self, face_id: str, limit: int | None = None, min_score: float | None = None
+    ) -> SimilarFaces:
+        return self.call(ep_inf.similar_faces(face_id, limit, min_score))
+
+    def face_crop(self, face_id: str, size: int | None = None) -> bytes:
+        """JPEG of the face (longest side ``size`` when given)."""
+        return self.call(ep_inf.face_crop(face_id, size))
+
+    def search_labels(self, q: str, limit: int | None = None) -> LabelSearch:
+        return self.call(ep_inf.search_labels(q, limit))
+
+    def analysis(self, media_store_id: int) -> Analysis:
+        """Faces, labels and job states of one media item."""
+        return self.call(ep_inf.analysis(media_store_id))
+
+    def job_events(
+        self, job_id: int | str | None = None, media_store_id: int | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Job lifecycle events (SSE) as dicts, until the iterator is closed."""
+        return self._sse(ep_inf.events(job_id, media_store_id))
