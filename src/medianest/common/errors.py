@@ -73,7 +73,14 @@ class InsufficientStorage(MediaNestError):
 
 
 class ServiceUnavailable(MediaNestError):
+    """A dependency is down or a helper process died: the request may succeed if retried."""
+
     status_code = 503
+
+    def __init__(
+        self, detail: Any, status_code: int | None = None, headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(detail, status_code, {"Retry-After": "2", **(headers or {})})
 
 
 def _json(status: int, detail: Any, headers: dict[str, str] | None = None) -> JSONResponse:

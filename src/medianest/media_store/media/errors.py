@@ -29,3 +29,9 @@ class ExifToolError(MediaError):
     """The exiftool process failed, timed out or died; the next call restarts it (maps to 503)."""
 
     status_code = 503
+
+
+class MediaToolError(MediaError):
+    """ffmpeg/ffprobe could not run or was killed by a signal: not the file's fault (503)."""
+
+    status_code = 503

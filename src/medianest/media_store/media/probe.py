@@ -1,18 +1,24 @@
 """ffprobe / ffmpeg subprocess wrappers for video metadata and the poster frame.
 
-Every call has a timeout and turns any failure (missing binary, non-zero exit, garbage output,
-timeout) into ``MediaDecodeError``: a video ffprobe cannot read is not stored.
+Every call has a timeout. A file the tools reject (non-zero exit, garbage output, timeout) raises
+``MediaDecodeError`` (422): a video ffprobe cannot read is not stored. A tool that cannot be started
+or is killed by a signal (OOM killer, an operator, a crash) is not the file's fault: the call is run
+once more, and if that dies too it raises ``MediaToolError`` (503, retry later).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
+import signal
 import subprocess
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import MediaDecodeError
+from .errors import MediaDecodeError, MediaToolError
+
+log = logging.getLogger("medianest.media_store.probe")
 
 DEFAULT_TIMEOUT = 30.0
 _STDERR_LIMIT = 300
@@ -96,17 +102,31 @@ def _frame_at(path: str | os.PathLike[str], at: float, timeout: float, executabl
     return _run([*cmd, "-q:v", "2", "-"], timeout, "ffmpeg")
 
 
-def _run(cmd: list[str], timeout: float, name: str) -> bytes:
-    try:
-        done = subprocess.run(cmd, capture_output=True, timeout=timeout, check=False)
-    except subprocess.TimeoutExpired as exc:
-        raise MediaDecodeError(f"{name} timed out after {timeout:.0f} s") from exc
-    except OSError as exc:
-        raise MediaDecodeError(f"cannot run {name}: {exc}") from exc
+def _run(cmd: list[str], timeout: float, name: str, attempts: int = 2) -> bytes:
+    for attempt in range(1, attempts + 1):
+        try:
+            done = subprocess.run(cmd, capture_output=True, timeout=timeout, check=False)
+        except subprocess.TimeoutExpired as exc:
+            raise MediaDecodeError(f"{name} timed out after {timeout:.0f} s") from exc
+        except OSError as exc:
+            raise MediaToolError(f"cannot run {name}: {exc}") from exc
+        if done.returncode >= 0:
+            break
+        signame = _signal_name(-done.returncode)
+        log.warning("%s killed by %s (attempt %d of %d)", name, signame, attempt, attempts)
+        if attempt == attempts:
+            raise MediaToolError(f"{name} was killed by {signame}; retry the request")
     if done.returncode != 0:
         detail = done.stderr.decode("utf-8", "replace").strip()[-_STDERR_LIMIT:]
         raise MediaDecodeError(f"{name} failed (exit {done.returncode}): {detail or 'no output'}")
     return done.stdout
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
 
 
 def _first_video_stream(probe: dict[str, Any]) -> dict[str, Any] | None:

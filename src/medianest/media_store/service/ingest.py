@@ -30,7 +30,7 @@ def analyze(ctx: StoreContext, upload: UploadedFile) -> MediaInfo:
         info = ctx.analyzer.analyze(upload.path, now_ms())
     except MediaError as exc:
         if exc.status_code >= 500:
-            raise ServiceUnavailable(f"metadata extraction failed: {exc}") from exc
+            raise ServiceUnavailable(f"media analysis failed: {exc}") from exc
         raise MediaNestError(str(exc) or type(exc).__name__, status_code=exc.status_code) from exc
     if info.phash is None and info.preview:  # videos: the poster frame's hash
         info.phash = phash(Image.open(io.BytesIO(info.preview)))
