@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -190,3 +191,45 @@ def test_media_existence_check_can_be_disabled(make_settings: Any, user_headers:
 
     with TestClient(create_app(settings)) as client:
         assert post_job(client, user_headers, 12345).status_code == 201
+
+
+def test_job_held_past_max_run_is_taken_back_then_failed_with_a_clear_message(
+    make_settings: Any, user_headers: H, worker_headers: H
+) -> None:
+    """A hung task whose heartbeat thread still beats cannot keep its job forever."""
+    from medianest.inference.app import create_app
+
+    settings: Settings = make_settings(max_run_s=0.3, max_attempts=2)
+    with TestClient(create_app(settings)) as client:
+        job_id = post_job(client, user_headers, 1).json()["job_id"]
+        url = f"/worker/jobs/{job_id}"
+        for attempt, worker in enumerate(("w1", "w2"), start=1):
+            claimed = _claim_when_ready(client, worker_headers, worker)
+            assert claimed == [job_id]
+            fresh = client.post(f"{url}/heartbeat", json={"worker_id": worker},
+                                headers=worker_headers)  # fmt: skip
+            assert fresh.json()["cancel_requested"] is False
+            time.sleep(0.4)  # now past max_run_s
+            beat = client.post(f"{url}/heartbeat", json={"worker_id": worker},
+                               headers=worker_headers)  # fmt: skip
+            assert beat.status_code == 200
+            assert beat.json()["cancel_requested"] is True
+            late = client.post(f"{url}/complete", json={"worker_id": worker, "result": {}},
+                               headers=worker_headers)  # fmt: skip
+            assert late.status_code == 409  # the hung worker's late result is refused
+            job = client.get(f"/job/{job_id}", headers=user_headers).json()
+            assert "ran longer than max_run_s (0.3 s)" in job["error_message"]
+            assert job["attempts"] == attempt
+            assert job["status"] == ("pending" if attempt == 1 else "error")
+        assert client.get("/health").status_code == 200
+
+
+def _claim_when_ready(client: TestClient, headers: H, worker: str) -> list[str]:
+    deadline = time.monotonic() + 10  # retry backoff is 0.05 s here
+    while time.monotonic() < deadline:
+        jobs = client.post("/worker/claim", json={"worker_id": worker, "max_jobs": 1},
+                           headers=headers).json()["jobs"]  # fmt: skip
+        if jobs:
+            return [j["job_id"] for j in jobs]
+        time.sleep(0.05)
+    return []

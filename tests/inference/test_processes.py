@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 
@@ -137,6 +138,47 @@ def test_sigkilled_worker_job_is_finished_by_another_after_lease_expiry(
     assert final.attempts == 2
     assert final.result is not None
     assert final.result["pid"] == rescuer.pid
+
+
+@on_postgres
+def test_hung_worker_loses_its_job_and_its_late_result_is_refused(
+    pg_url: str, db: Database, tmp_path: Path, token_minter: TokenMinter
+) -> None:
+    """SIGSTOP: the process lives but sends no heartbeat (a hang). Another worker finishes the
+    job after the lease expires; woken up, the hung worker's result is refused and it goes on."""
+    with transaction(db) as session:
+        repository.insert_jobs_bulk(session, [("sleep", 1, 5)], 3)
+    env = base_env(pg_url, tmp_path, token_minter, INFERENCE_LEASE_S="1.5",
+                   INFERENCE_REAPER_INTERVAL_S="0.3", INFERENCE_TEST_SLEEP_S="2")  # fmt: skip
+    log = tmp_path / "procs.log"
+    with api_process(env, log) as url:
+        env["MEDIANEST_INFERENCE_URL"] = url
+        hung_env = {**env, "MEDIANEST_LOG_LEVEL": "INFO"}
+        hung = start_worker(hung_env, log, "--concurrency", "1", "--task-type", "sleep")
+        job = wait_for(lambda: _processing(db), 30, "the job to be claimed")
+        hung.send_signal(signal.SIGSTOP)
+        rescuer = start_worker(env, log, "--concurrency", "1", "--task-type", "sleep")
+        try:
+            wait_for(lambda: count_status(db, "completed") == 1, 30, "the job to complete")
+            assert httpx.get(f"{url}/health", timeout=5).status_code == 200
+            hung.send_signal(signal.SIGCONT)  # wakes up mid-task, finishes, reports late
+            wait_for(lambda: _refused(log), 30, "the hung worker to learn it lost the job")
+        finally:
+            hung.send_signal(signal.SIGCONT)
+            assert stop(rescuer) == 0
+            assert stop(hung) == 0, log.read_text()[-3000:]
+    with transaction(db) as session:
+        history = [(a.worker_id, a.outcome) for a in repository.attempts_of(session, job.id)]
+        final = session.get(Job, job.id)
+    assert final is not None
+    assert [outcome for _, outcome in history] == ["expired", "completed"]
+    assert final.result is not None
+    assert final.result["pid"] == rescuer.pid
+
+
+def _refused(log: Path) -> bool:
+    text = log.read_text()
+    return "lease lost" in text or "report refused" in text
 
 
 def _processing(db: Database) -> Job | None:

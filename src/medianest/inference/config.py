@@ -26,6 +26,9 @@ class Settings(CommonSettings):
     database_url: str | None = None
     lease_s: float = Field(30.0, gt=0, description="Lease granted per claim / heartbeat")
     max_attempts: int = Field(3, ge=1, description="Claims before a job stays in error")
+    max_run_s: float = Field(
+        900.0, gt=0, description="A job held longer than this (a hung task) is taken back"
+    )
     retry_base_s: float = Field(2.0, ge=0, description="Backoff base: base * 2^(attempts-1)")
     reaper_interval_s: float = Field(5.0, gt=0)
     claim_max_wait_s: float = Field(20.0, ge=0, description="Longest long-poll of /worker/claim")

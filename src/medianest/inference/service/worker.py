@@ -54,6 +54,13 @@ def heartbeat(
     session: Session, rt: Runtime, job_id: str, req: HeartbeatRequest
 ) -> HeartbeatResponse:
     job = _held(session, job_id, req.worker_id, req.attempt)
+    if _overran(rt, job):
+        # Heartbeats alone must not hold a job forever: a task stuck in a loop or a deadlock
+        # keeps its heartbeat thread alive. Take the job back (retried, or error when out of
+        # attempts) and tell the worker to drop it; its late result is refused (lease lost).
+        limit = rt.settings.max_run_s
+        _failure(session, rt, job, f"ran longer than max_run_s ({limit:g} s); task hung?")
+        return HeartbeatResponse(lease_expires_at=queue.now_ms(), cancel_requested=True)
     moved = req.progress is not None and req.progress != job.progress
     queue.extend_lease(job, rt.lease_ms, req.progress)
     if rt.touch_due(req.worker_id):
@@ -64,6 +71,12 @@ def heartbeat(
     return HeartbeatResponse(
         lease_expires_at=job.lease_expires_at, cancel_requested=job.cancel_requested
     )
+
+
+def _overran(rt: Runtime, job: Job) -> bool:
+    if job.status != JobStatus.processing.value or job.started_at is None:
+        return False
+    return queue.now_ms() - job.started_at > rt.settings.max_run_s * 1000
 
 
 def complete(session: Session, rt: Runtime, job_id: str, req: CompleteRequest) -> JobResponse:
