@@ -7,16 +7,17 @@ STAMP := $(VENV)/.installed
 export MEDIANEST_TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export MEDIANEST_TEST_MQTT_URL ?= mqtt://127.0.0.1:1883
 
-.PHONY: run test test-fast lint bench fuzz install system-deps services clean
+.PHONY: run test test-fast lint audit lock bench fuzz install system-deps services clean
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	# torch pinned exactly: the CPU build; any other spec pulls gigabytes of CUDA
 	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -e ".[inference,dev]"
+	# requirements.lock pins every version (the audited set); `make lock` refreshes it
+	$(PY) -m pip install --quiet -c requirements.lock -e ".[inference,dev]"
 	touch $(STAMP)
 
 system-deps:
@@ -28,7 +29,7 @@ services:
 run: install system-deps
 	$(VENV)/bin/medianest up
 
-test: install system-deps services
+test: install system-deps services audit
 	$(PY) -m pytest -q -p no:cacheprovider --durations=15
 
 test-fast: install
@@ -38,7 +39,16 @@ lint: install
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/ruff format --check src tests bench
 	$(VENV)/bin/mypy
-	$(VENV)/bin/pip-audit --skip-editable --progress-spinner off
+	$(PY) scripts/audit_deps.py requirements.lock
+
+# Known vulnerabilities with a fixed release in the locked dependencies fail the build; what
+# could not be looked up is listed (--strict makes that fatal too).
+audit: install
+	$(PY) scripts/audit_deps.py requirements.lock
+
+lock: install
+	{ sed -n '1,2p' requirements.lock; $(PY) -m pip freeze --exclude-editable; } > requirements.lock.new
+	mv requirements.lock.new requirements.lock
 
 bench: install system-deps services
 	$(PY) bench/auth.py
