@@ -107,3 +107,21 @@ def test_files_follow_read_auth(store: Store) -> None:
     assert store.client.get(f"/entity/{entity['id']}/file").status_code == 401
     resp = store.client.get(f"/entity/{entity['id']}/preview", headers=store.reader)
     assert resp.status_code == 200
+
+
+def test_head_gives_the_headers_of_get_without_the_body(store: Store) -> None:
+    data = mf.jpeg_bytes(seed=55)
+    entity = store.upload(data).json()
+    for kind in ("file", "thumbnail", "preview"):
+        url = f"/entity/{entity['id']}/{kind}"
+        got, head = store.client.get(url), store.client.head(url)
+        assert head.status_code == 200
+        assert head.content == b""
+        for name in ("content-length", "content-type", "etag", "x-content-type-options"):
+            assert head.headers[name] == got.headers[name], (kind, name)
+    assert int(store.client.head(f"/entity/{entity['id']}/file").headers["content-length"]) == len(
+        data
+    )
+    store.client.put("/admin/config/read-auth", json={"enabled": True}, headers=store.admin)
+    assert store.client.head(f"/entity/{entity['id']}/file").status_code == 401
+    assert store.client.head("/entity/999999/file", headers=store.reader).status_code == 404

@@ -64,6 +64,7 @@ def serve(request: Request, target: FileTarget, download: bool) -> Response:
     return SafeFileResponse(target.path, media_type=target.media_type, headers=headers)
 
 
+@router.head("/{entity_id}/file", response_class=Response, operation_id="head_file")
 @router.get("/{entity_id}/file", response_class=Response, responses=FILE_RESPONSES)
 def get_file(
     entity_id: EntityId,
@@ -78,6 +79,7 @@ def get_file(
     return serve(request, files.original(session, ctx, entity_id, version), download)
 
 
+@router.head("/{entity_id}/thumbnail", response_class=Response, operation_id="head_thumbnail")
 @router.get("/{entity_id}/thumbnail", response_class=Response, responses=FILE_RESPONSES)
 def get_thumbnail(
     entity_id: EntityId,
@@ -92,6 +94,7 @@ def get_thumbnail(
     return serve(request, target, download=False)
 
 
+@router.head("/{entity_id}/preview", response_class=Response, operation_id="head_preview")
 @router.get("/{entity_id}/preview", response_class=Response, responses=FILE_RESPONSES)
 def get_preview(
     entity_id: EntityId,
