@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from medianest.media_store import upload as upload_module
+from medianest.media_store.storage import Storage
 from tests.media_store import media_factory as mf
 from tests.media_store.conftest import LiveStore, Store, StoreFactory
 
@@ -167,6 +168,56 @@ def test_disk_full_is_507_and_temp_removed(store: Store, monkeypatch: pytest.Mon
     assert resp.status_code == 507
     assert _temp_files(store) == []
     assert store.client.get("/entity/").json()["pagination"]["total_items"] == 0
+
+
+class _FullDiskFile:
+    """A spool file on a full disk: writes fail, and so does the flush when it is closed."""
+
+    def __init__(self, real: object) -> None:
+        self.real = real
+
+    def write(self, _chunk: bytes) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    def close(self) -> None:
+        self.real.close()  # type: ignore[attr-defined]
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def test_disk_full_while_buffered_data_remains_is_507_and_temp_removed(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Regression: the abort's close re-raised ENOSPC, giving a 500 and leaving the temp file."""
+    real_open = upload_module._FormSink._open_file
+
+    def open_on_full_disk(sink: upload_module._FormSink) -> None:
+        real_open(sink)
+        sink._part.out = _FullDiskFile(sink._part.out)
+
+    monkeypatch.setattr(upload_module._FormSink, "_open_file", open_on_full_disk)
+    resp = store.upload(mf.jpeg_bytes(seed=49))
+    assert resp.status_code == 507, resp.text
+    assert _temp_files(store) == []
+    assert store.client.get("/entity/").json()["pagination"]["total_items"] == 0
+
+
+def test_disk_full_while_writing_renditions_removes_the_placed_original(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Regression: the original was moved into place before the renditions failed, and stayed."""
+    kept = store.media(seed=51)
+
+    def full(*_args: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Storage, "write_rendition", full)
+    resp = store.upload(mf.jpeg_bytes(seed=52))
+    assert resp.status_code == 507, resp.text
+    assert [p.name for p in _files_on_disk(store)] == [kept["sha256"]]
+    assert _temp_files(store) == []
+    renditions = store.settings.home / "media_store" / "renditions"
+    assert {p.name.split(".", 1)[0] for p in renditions.iterdir()} == {kept["sha256"]}
+    assert store.client.get("/entity/").json()["pagination"]["total_items"] == 1
 
 
 def test_non_multipart_body_is_415(store: Store) -> None:

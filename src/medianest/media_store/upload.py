@@ -6,6 +6,7 @@ thread (hashing and disk writes never block the event loop), so memory stays fla
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import os
@@ -176,7 +177,11 @@ class _FormSink:
 
     def abort(self) -> None:
         if self._part.out is not None:
-            self._part.out.close()
+            # closing flushes what is still buffered, which fails again on a full disk: the
+            # descriptor is closed anyway and the temp file goes just below
+            with contextlib.suppress(OSError):
+                self._part.out.close()
+            self._part.out = None
         if self.file is not None:
             self.file.discard()
 

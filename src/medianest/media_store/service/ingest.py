@@ -46,8 +46,13 @@ def lock_content(session: Session, sha256: str) -> None:
 def store_content(
     session: Session, storage: Storage, upload: UploadedFile, info: MediaInfo
 ) -> None:
-    """Put the original and renditions in place and record what we know about the content."""
+    """Put the original and renditions in place and record what we know about the content.
+
+    If writing fails (disk full), files this call put in place are removed again: under the
+    content lock, an original that was not there before belongs to no other row.
+    """
     lock_content(session, upload.sha256)
+    placed = not storage.original(upload.sha256).exists()
     try:
         storage.place_original(upload.path, upload.sha256)
         storage.write_rendition(
@@ -55,6 +60,8 @@ def store_content(
         )
         storage.write_rendition(upload.sha256, Rendition.preview, info.preview, info.preview_mime)
     except OSError as exc:
+        if placed:
+            storage.remove(upload.sha256)
         if exc.errno == errno.ENOSPC:
             raise InsufficientStorage("not enough disk space to store this file") from exc
         raise
