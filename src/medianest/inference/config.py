@@ -99,5 +99,8 @@ class WorkerSettings(CommonSettings):
     claim_wait_s: float = Field(5.0, ge=0, description="Long-poll per claim (< shutdown grace)")
     grace_s: float = Field(15.0, ge=0, description="SIGTERM: time to finish jobs in hand")
     http_timeout_s: float = 30.0
+    store_outage_wait_s: float = Field(
+        120.0, ge=0, description="How long a job in hand waits for an unavailable store"
+    )
     task_types: str = ""
     enable_test_tasks: bool = Field(False, validation_alias=_alias("INFERENCE_ENABLE_TEST_TASKS"))

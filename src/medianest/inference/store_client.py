@@ -6,13 +6,18 @@ threads); :func:`watch_store_events` is the async SSE reader the change-feed fol
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 
-from medianest.inference.auth_client import TokenSource
+from medianest.inference.auth_client import AuthError, TokenSource
 from medianest.inference.tasks.base import BadInputError
+
+log = logging.getLogger("medianest.inference.store_client")
+_OUTAGE_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0)
 
 
 class StoreUnavailable(Exception):
@@ -24,18 +29,44 @@ class MediaNotFound(BadInputError):
 
 
 class StoreClient:
-    def __init__(self, base_url: str, auth: TokenSource | None = None, timeout: float = 10.0):
+    """``outage_wait_s``: how long a call keeps retrying while the store (or the auth service
+    that gives us tokens) is unreachable or answers 5xx. The API asks with 0 (its callers get a
+    503 at once); workers wait, so a store restart does not use up the attempts of their jobs.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        auth: TokenSource | None = None,
+        timeout: float = 10.0,
+        outage_wait_s: float = 0.0,
+    ):
         self.base_url = base_url.rstrip("/")
         self._client = httpx.Client(base_url=self.base_url, auth=auth, timeout=timeout)
+        self.outage_wait_s = outage_wait_s
 
     def close(self) -> None:
         self._client.close()
 
     def _get(self, path: str, **params: Any) -> httpx.Response:
+        deadline = time.monotonic() + self.outage_wait_s
+        for attempt in range(1_000_000):
+            try:
+                return self._get_once(path, params)
+            except StoreUnavailable as exc:
+                delay = _OUTAGE_DELAYS[min(attempt, len(_OUTAGE_DELAYS) - 1)]
+                if time.monotonic() + delay > deadline:
+                    raise
+                if attempt == 0:
+                    log.warning("media store unavailable; waiting", extra={"error": str(exc)})
+                time.sleep(delay)
+        raise StoreUnavailable(path)  # pragma: no cover - the loop returns or raises
+
+    def _get_once(self, path: str, params: dict[str, Any]) -> httpx.Response:
         try:
             resp = self._client.get(path, params=params or None)
-        except httpx.HTTPError as exc:
-            raise StoreUnavailable(f"media store unreachable: {type(exc).__name__}") from exc
+        except (httpx.HTTPError, AuthError) as exc:
+            raise StoreUnavailable(f"media store unreachable: {type(exc).__name__}: {exc}") from exc
         if resp.status_code >= 500:
             raise StoreUnavailable(f"media store answered {resp.status_code}")
         return resp

@@ -8,14 +8,18 @@ from typing import Any
 
 import httpx
 
-from medianest.inference.auth_client import TokenSource
+from medianest.inference.auth_client import AuthError, TokenSource
 
 log = logging.getLogger("medianest.worker.client")
 _RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0, 4.0)
 
 
 class ApiUnavailable(Exception):
-    """The inference API could not be reached (or answered 5xx) after retries."""
+    """The inference API could not be reached (or answered 5xx) after retries.
+
+    No token to be had from the auth service counts too: a worker whose login or refresh fails
+    (auth restarting, its database down) backs off and tries again instead of crashing.
+    """
 
 
 class InferenceClient:
@@ -80,7 +84,7 @@ class InferenceClient:
                 resp = self._client.post(path, json=body, timeout=timeout or self._timeout)
                 if resp.status_code < 500 or attempt == retries:
                     return resp
-            except httpx.HTTPError as exc:
+            except (httpx.HTTPError, AuthError) as exc:
                 if attempt == retries:
                     raise ApiUnavailable(f"{path}: {type(exc).__name__}: {exc}") from exc
             time.sleep(_RETRY_DELAYS[min(attempt, len(_RETRY_DELAYS) - 1)])
