@@ -35,9 +35,6 @@ from tests.inference.cluster import System, running_system
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-pytest.importorskip("medianest.media_store.app")
-pytest.importorskip("medianest.authentication.app")
-
 DATABASES = {"AUTH": "auth", "MEDIA_STORE": "store", "INFERENCE": "inference"}
 PIPELINE = ("face_embedding", "image_embedding")  # the inference service's default pipeline
 OUTAGE_S = 6.0
