@@ -14,7 +14,7 @@ import statistics
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ import pytest
 
 from medianest.common.events import MqttPublisher
 from tests.faults.mosquitto import PrivateBroker, Subscriber, mosquitto_binary, private_broker
+from tests.polling import wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.broadcaster]
 
@@ -36,16 +37,6 @@ def broker(tmp_path: Path) -> Iterator[PrivateBroker]:
         pytest.skip("mosquitto is not installed (/usr/sbin/mosquitto; apt-get install mosquitto)")
     with private_broker(tmp_path / "broker") as running:
         yield running
-
-
-def wait_until(check: Callable[[], Any], what: str, timeout: float, why: Callable[[], str]) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.25)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}\n{why()}")
 
 
 def test_publisher_queues_while_the_broker_is_down_and_reconnects_by_itself(

@@ -32,6 +32,7 @@ from PIL import Image
 
 from tests.faults.postgres import PrivatePostgres, private_postgres
 from tests.inference.cluster import System, running_system
+from tests.polling import wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -138,16 +139,6 @@ def reader(system: System, load: Load) -> None:
             time.sleep(0.2)
 
 
-def wait_for(check: Callable[[], Any], what: str, timeout: float, logs: Callable[[], str]) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.5)
-    raise AssertionError(f"timed out waiting for {what}\n{logs()}")
-
-
 def worker_busy(system: System, deadline: float) -> bool:
     """Wait until a job is being processed (True), or give up at ``deadline`` (False)."""
     url = f"{system.urls['inference']}/job/"
@@ -193,7 +184,7 @@ def test_postgres_restart_under_load_fails_cleanly_recovers_and_loses_nothing(
     for thread in threads:
         thread.start()
     try:
-        wait_for(lambda: load.count("before", "upload") >= UPLOADS_BEFORE,
+        wait_until(lambda: load.count("before", "upload") >= UPLOADS_BEFORE,
                  "uploads before the outage", RECOVERY_S, logs)  # fmt: skip
         # Best effort: stop the database while the worker has a job in hand.
         busy = worker_busy(system, deadline=time.monotonic() + BUSY_WAIT_S)
@@ -206,10 +197,10 @@ def test_postgres_restart_under_load_fails_cleanly_recovers_and_loses_nothing(
         cluster.start()
 
         for what in ("store list", "job list", "auth me", "upload"):
-            wait_for(partial(load.count, "recovering", what),
+            wait_until(partial(load.count, "recovering", what),
                      f"{what} to recover", RECOVERY_S, logs)  # fmt: skip
         load.phase = "after"
-        wait_for(lambda: load.count("after", "upload") >= UPLOADS_AFTER,
+        wait_until(lambda: load.count("after", "upload") >= UPLOADS_AFTER,
                  "uploads after the outage", RECOVERY_S, logs)  # fmt: skip
     finally:
         load.stop.set()
@@ -278,7 +269,7 @@ def test_postgres_restart_under_load_fails_cleanly_recovers_and_loses_nothing(
                     return False
             return True
 
-        wait_for(all_analysed, "every photo's jobs to complete", ANALYSIS_S, logs)
+        wait_until(all_analysed, "every photo's jobs to complete", ANALYSIS_S, logs)
     tries = dict(Counter(attempts.values()))
     print(f"{len(ids)} photos; worker busy when stopped: {busy}; jobs by attempts: {tries}")
     assert all(proc.poll() is None for proc in system.procs), f"a process exited\n{logs()}"

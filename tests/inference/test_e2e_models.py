@@ -6,16 +6,16 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
 from tests.inference import photos
 from tests.inference.cluster import System, running_system
+from tests.polling import wait_until
 
 pytestmark = [pytest.mark.inference, pytest.mark.integration, pytest.mark.slow]
 
@@ -43,15 +43,8 @@ def astronaut_video(folder: Path) -> bytes:
     return video.read_bytes()
 
 
-def wait_for(check: Callable[[], Any], system: System, what: str, timeout: float = 120) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.5)
-    logs = "\n".join(f"--- {n}\n{system.log(n)}" for n in ("inference", "worker"))
-    raise AssertionError(f"timed out waiting for {what}\n{logs}")
+def _logs(system: System) -> str:
+    return "\n".join(f"--- {n}\n{system.log(n)}" for n in ("inference", "worker"))
 
 
 def test_uploads_get_faces_labels_and_similar_images_without_submitting_jobs(
@@ -79,7 +72,7 @@ def test_uploads_get_faces_labels_and_similar_images_without_submitting_jobs(
                     return False
             return True
 
-        wait_for(analysed, system, "every upload to be analysed")
+        wait_until(analysed, "every upload to be analysed", 120, partial(_logs, system))
         faces = {
             name: api.get("/faces", params={"media_store_id": media_id}).json()["items"]
             for name, media_id in ids.items()
@@ -109,10 +102,10 @@ def test_uploads_get_faces_labels_and_similar_images_without_submitting_jobs(
         deleted = client.delete(f"{system.urls['media_store']}/entity/{ids['grace.jpg']}",
                                 headers=system.headers)  # fmt: skip
         assert deleted.status_code == 204, deleted.text
-        wait_for(
+        wait_until(
             lambda: api.get("/faces", params={"media_store_id": ids["grace.jpg"]}).json()["items"]
             == [],
-            system, "the deleted media's faces to go",
+            "the deleted media's faces to go", 120, partial(_logs, system),
         )  # fmt: skip
         gone = api.get("/search/similar-images", params={"media_store_id": ids["grace.jpg"]})
         assert gone.status_code == 404

@@ -19,6 +19,7 @@ from medianest.inference.service.pipeline import FEED
 from medianest.inference.tasks import JsonResultSink, SinkContext, TaskType, register_task
 from medianest.inference.tasks.testing import noop
 from tests.inference.standin import Media, StandinStore, jpeg_bytes
+from tests.polling import wait_until
 
 pytestmark = [pytest.mark.inference, pytest.mark.integration]
 
@@ -41,16 +42,6 @@ def jobs(client: TestClient, headers: H, **filters: Any) -> list[Any]:
         "items"
     ]
     return items
-
-
-def wait_until(check: Callable[[], Any], timeout: float = 10) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 def follower_settings(make_settings: Callable[..., Settings], **kw: Any) -> Settings:

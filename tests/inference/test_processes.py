@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -26,6 +24,7 @@ from medianest.inference.db import MIGRATIONS_DIR, transaction
 from medianest.inference.tables import Job, JobAttempt
 from tests.conftest import DatabaseFactory, TokenMinter
 from tests.inference.procs import api_process, start_worker
+from tests.polling import wait_until
 
 pytestmark = [pytest.mark.inference, pytest.mark.integration, pytest.mark.slow]
 on_postgres = pytest.mark.parametrize("db_factory", ["postgresql"], indirect=True)
@@ -62,16 +61,6 @@ def base_env(url: str, tmp_path: Path, token_minter: TokenMinter, **extra: str) 
     }  # fmt: skip
 
 
-def wait_for(check: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def count_status(db: Database, status: str) -> int:
     with transaction(db) as session:
         return int(session.scalar(select(func.count()).where(Job.status == status)) or 0)
@@ -94,7 +83,7 @@ def test_four_worker_processes_drain_2000_jobs_exactly_once(
         workers = start_worker(env, log, "--concurrency", "4", "--batch", "10",
                                "--task-type", "noop")  # fmt: skip
         try:
-            wait_for(lambda: count_status(db, "completed") == 2000, 90, "2000 completed jobs")
+            wait_until(lambda: count_status(db, "completed") == 2000, "2000 completed jobs", 90)
         finally:
             assert stop(workers) == 0, log.read_text()[-3000:]
     with transaction(db) as session:
@@ -121,12 +110,12 @@ def test_sigkilled_worker_job_is_finished_by_another_after_lease_expiry(
     with api_process(env, log) as url:
         env["MEDIANEST_INFERENCE_URL"] = url
         victim = start_worker(env, log, "--concurrency", "1", "--task-type", "sleep")
-        job = wait_for(lambda: _processing(db), 30, "the job to be claimed")
+        job = wait_until(lambda: _processing(db), "the job to be claimed", 30)
         victim.send_signal(signal.SIGKILL)
         victim.wait(timeout=10)
         rescuer = start_worker(env, log, "--concurrency", "1", "--task-type", "sleep")
         try:
-            wait_for(lambda: count_status(db, "completed") == 1, 30, "the job to complete")
+            wait_until(lambda: count_status(db, "completed") == 1, "the job to complete", 30)
         finally:
             assert stop(rescuer) == 0
     with transaction(db) as session:
@@ -155,14 +144,14 @@ def test_hung_worker_loses_its_job_and_its_late_result_is_refused(
         env["MEDIANEST_INFERENCE_URL"] = url
         hung_env = {**env, "MEDIANEST_LOG_LEVEL": "INFO"}
         hung = start_worker(hung_env, log, "--concurrency", "1", "--task-type", "sleep")
-        job = wait_for(lambda: _processing(db), 30, "the job to be claimed")
+        job = wait_until(lambda: _processing(db), "the job to be claimed", 30)
         hung.send_signal(signal.SIGSTOP)
         rescuer = start_worker(env, log, "--concurrency", "1", "--task-type", "sleep")
         try:
-            wait_for(lambda: count_status(db, "completed") == 1, 30, "the job to complete")
+            wait_until(lambda: count_status(db, "completed") == 1, "the job to complete", 30)
             assert httpx.get(f"{url}/health", timeout=5).status_code == 200
             hung.send_signal(signal.SIGCONT)  # wakes up mid-task, finishes, reports late
-            wait_for(lambda: _refused(log), 30, "the hung worker to learn it lost the job")
+            wait_until(lambda: _refused(log), "the hung worker to learn it lost the job", 30)
         finally:
             hung.send_signal(signal.SIGCONT)
             assert stop(rescuer) == 0
@@ -197,6 +186,6 @@ def test_sigterm_finishes_the_job_in_hand_and_exits_zero(
     with api_process(env, log) as url:
         env["MEDIANEST_INFERENCE_URL"] = url
         worker = start_worker(env, log, "--concurrency", "2", "--task-type", "sleep")
-        wait_for(lambda: _processing(db), 30, "the job to be claimed")
+        wait_until(lambda: _processing(db), "the job to be claimed", 30)
         assert stop(worker) == 0
         assert count_status(db, "completed") == 1

@@ -5,8 +5,6 @@ the job. Skipped only when the media store package is not importable."""
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,22 +17,13 @@ from medianest.inference.db import MIGRATIONS_DIR
 from medianest.inference.worker.main import build_worker
 from tests.conftest import DatabaseFactory, TokenMinter
 from tests.inference.standin import jpeg_bytes, serve
+from tests.polling import wait_until
 
 pytestmark = [pytest.mark.inference, pytest.mark.integration]
 
 store_app = pytest.importorskip("medianest.media_store.app")
 store_config = pytest.importorskip("medianest.media_store.config")
 store_db = pytest.importorskip("medianest.media_store.db")
-
-
-def wait_for(check: Callable[[], Any], timeout: float = 30) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("timed out")
 
 
 def test_upload_is_analysed_and_delete_removes_its_jobs(
@@ -80,8 +69,11 @@ def _upload_then_delete(store_url: str, api_url: str, writer: Any, user: Any) ->
             items = api.get(f"/job/?media_store_id={entity_id}").json()["items"]
             return items if items and items[0]["status"] == "completed" else None
 
-        job = wait_for(completed)[0]
+        job = wait_until(completed, timeout=30)[0]
         assert job["task_type"] == "image_info"
         assert (job["result"]["width"], job["result"]["height"]) == (60, 80)
         assert httpx.delete(f"{store_url}/entity/{entity_id}", headers=writer).status_code == 204
-        wait_for(lambda: api.get(f"/job/?media_store_id={entity_id}").json()["items"] == [])
+        wait_until(
+            lambda: api.get(f"/job/?media_store_id={entity_id}").json()["items"] == [],
+            timeout=30,
+        )
