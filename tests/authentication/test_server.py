@@ -6,7 +6,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from medianest.authentication.db import MIGRATIONS_DIR
 from medianest.common.security import PublicKeyProvider, TokenVerifier
 from tests.authentication.conftest import ADMIN_PASSWORD, CHEAP_ARGON2
 from tests.conftest import DatabaseFactory
+from tests.polling import wait_http_ready
 
 pytestmark = [pytest.mark.auth, pytest.mark.integration]
 
@@ -43,23 +43,11 @@ def server(db_factory: DatabaseFactory, tmp_path: Path) -> Iterator[str]:
     proc = subprocess.Popen(cmd, env=env)
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_ready(url, proc)
+        wait_http_ready(f"{url}/health", proc, 30)
         yield url
     finally:
         proc.terminate()
         proc.wait(timeout=15)
-
-
-def _wait_ready(url: str, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, "server exited"
-        try:
-            if httpx.get(url + "/health", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise TimeoutError(url)
 
 
 def test_other_services_verify_tokens_through_jwks(server: str) -> None:

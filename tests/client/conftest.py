@@ -8,14 +8,14 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
+
+from tests.polling import wait_http_ready
 
 ADMIN_PASSWORD = "cli-tests-admin-pw"
 SERVICES = ("authentication", "media_store", "inference")
@@ -65,20 +65,6 @@ class Result:
         return json.loads(self.stdout)
 
 
-def _wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{url} exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            if httpx.get(url, timeout=1).status_code < 500:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"{url} not ready after {timeout}s:\n{log.read_text()[-3000:]}")
-
-
 def _start(cluster: Cluster, name: str, args: list[str], ready_url: str | None) -> None:
     log = cluster.home / f"{name}.log"
     with log.open("wb") as fh:
@@ -90,7 +76,7 @@ def _start(cluster: Cluster, name: str, args: list[str], ready_url: str | None) 
         )
     cluster.procs.append(proc)
     if ready_url:
-        _wait_ready(ready_url, proc, log)
+        wait_http_ready(ready_url, proc, 60, lambda: log.read_text()[-3000:])
 
 
 def _stop(procs: list[subprocess.Popen[bytes]]) -> None:

@@ -32,6 +32,7 @@ from PIL import Image
 
 from tests.conftest import TokenMinter
 from tests.inference.standin import free_port
+from tests.polling import wait_http_ready
 
 pytestmark = [pytest.mark.integration, pytest.mark.media_store]
 
@@ -123,18 +124,7 @@ def live_store(small_fs: Path, token_minter: TokenMinter) -> Iterator[LiveStore]
         token_minter.header(sub=7, permissions=["media_store_write"]),
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"media_store exited with {proc.returncode}:\n{store.log()}")
-            try:
-                if httpx.get(f"{store.url}/", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"media_store not ready:\n{store.log()}")
-            time.sleep(0.2)
+        wait_http_ready(f"{store.url}/", proc, 60, store.log)
         assert Path(env["MEDIANEST_HOME"], "media_store.db").exists()  # the DB is off the tmpfs
         yield store
     finally:

@@ -9,7 +9,6 @@ import mimetypes
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from typing import Any
 import httpx
 
 from tests.inference.standin import free_port
+from tests.polling import wait_http_ready
 
 ADMIN_PASSWORD = "e2e-admin-password"
 SERVICES = ("authentication", "media_store", "inference")
@@ -88,17 +88,7 @@ def _start(system: System, name: str, args: list[str]) -> subprocess.Popen[bytes
 
 def _wait_ready(system: System, name: str, proc: subprocess.Popen[bytes]) -> None:
     url = system.urls[name] + ("/" if name == "media_store" else "/health")
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{name} exited with {proc.returncode}:\n{system.log(name)}")
-        try:
-            if httpx.get(url, timeout=2).status_code < 500:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"{name} not ready at {url}:\n{system.log(name)}")
+    wait_http_ready(url, proc, 90, lambda: system.log(name))
 
 
 def stop_all(procs: list[subprocess.Popen[bytes]]) -> None:

@@ -5,14 +5,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
-
 from tests.inference.standin import free_port
+from tests.polling import wait_http_ready
 
 BIN = Path(sys.executable).parent
 
@@ -27,7 +25,7 @@ def api_process(env: dict[str, str], log: Path) -> Iterator[str]:
         proc = subprocess.Popen(cmd, env={**os.environ, **env}, stdout=out, stderr=out)
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_healthy(url, proc)
+        wait_http_ready(f"{url}/health", proc, 30, log.read_text)
         yield url
     finally:
         proc.terminate()
@@ -35,20 +33,6 @@ def api_process(env: dict[str, str], log: Path) -> Iterator[str]:
             proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
             proc.kill()
-
-
-def _wait_healthy(url: str, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"inference API exited with {proc.returncode}")
-        try:
-            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError("inference API did not become healthy")
 
 
 def start_worker(env: dict[str, str], log: Path, *args: str) -> subprocess.Popen[bytes]:
