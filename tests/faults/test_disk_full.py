@@ -31,6 +31,7 @@ import pytest
 from PIL import Image
 
 from tests.conftest import TokenMinter
+from tests.inference.cluster import stop_all
 from tests.inference.standin import free_port
 from tests.polling import wait_http_ready
 
@@ -128,12 +129,7 @@ def live_store(small_fs: Path, token_minter: TokenMinter) -> Iterator[LiveStore]
         assert Path(env["MEDIANEST_HOME"], "media_store.db").exists()  # the DB is off the tmpfs
         yield store
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_all([proc])
 
 
 def fill(path: Path, size: int) -> None:

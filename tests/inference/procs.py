@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from tests.inference.cluster import stop_all
 from tests.inference.standin import free_port
 from tests.polling import wait_http_ready
 
@@ -28,11 +29,7 @@ def api_process(env: dict[str, str], log: Path) -> Iterator[str]:
         wait_http_ready(f"{url}/health", proc, 30, log.read_text)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_all([proc])
 
 
 def start_worker(env: dict[str, str], log: Path, *args: str) -> subprocess.Popen[bytes]:
