@@ -32,10 +32,21 @@ class System:
     urls: dict[str, str]
     admin_token: str
     procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    running: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     @property
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.admin_token}"}
+
+    def stop(self, name: str) -> None:
+        """Stop one service (SIGTERM) and wait for it to exit."""
+        stop_all([self.running.pop(name)])
+
+    def start(self, name: str) -> None:
+        """Start one service again on its port, with the same data; wait until it answers."""
+        port = self.urls[name].rsplit(":", 1)[1]
+        proc = _start(self, name, ["serve", name, "--port", port])
+        _wait_ready(self, name, proc)
 
     def log(self, name: str) -> str:
         path = self.home / f"{name}.log"
@@ -83,6 +94,7 @@ def _start(system: System, name: str, args: list[str]) -> subprocess.Popen[bytes
             stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
     system.procs.append(proc)
+    system.running[name] = proc
     return proc
 
 
@@ -107,7 +119,8 @@ def stop_all(procs: list[subprocess.Popen[bytes]]) -> None:
 def running_system(
     home: Path, workers: int = 1, extra_env: dict[str, str] | None = None
 ) -> Iterator[System]:
-    """Start the three services and one ``medianest worker`` with ``workers`` processes."""
+    """Start the three services and one ``medianest worker`` with ``workers`` processes (none
+    when ``workers`` is 0: jobs then stay queued)."""
     ports = {name: free_port() for name in SERVICES}
     urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
     accounts, admin_token = _accounts(home)
@@ -126,7 +139,8 @@ def running_system(
         for name in SERVICES:
             proc = _start(system, name, ["serve", name, "--port", str(ports[name])])
             _wait_ready(system, name, proc)
-        _start(system, "worker", ["worker", "--concurrency", str(workers)])
+        if workers:
+            _start(system, "worker", ["worker", "--concurrency", str(workers)])
         yield system
     finally:
         stop_all(system.procs)
