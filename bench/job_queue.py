@@ -4,7 +4,7 @@ For SQLite (always) and PostgreSQL (when ``MEDIANEST_TEST_POSTGRES_URL`` is set)
 4 workers, this runs in the same process tree:
 
 * system: a real uvicorn inference API + ``medianest worker --concurrency K`` processes running
-  the test-only ``noop`` task over HTTP (claim batches, one complete call per job);
+  the test-only ``noop`` task over HTTP (claim batches, one batched report per batch);
 * bare: K processes doing the same claim (one UPDATE ... RETURNING per batch) and one
   complete UPDATE per job directly on the database, with no HTTP and no API in between.
 

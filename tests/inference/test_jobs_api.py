@@ -233,3 +233,52 @@ def _claim_when_ready(client: TestClient, headers: H, worker: str) -> list[str]:
             return [j["job_id"] for j in jobs]
         time.sleep(0.05)
     return []
+
+
+INFO = {"width": 4, "height": 3, "mode": "RGB", "mean_color": [1, 2, 3]}
+
+
+def test_batched_report_applies_each_outcome_on_its_own(
+    client: TestClient, user_headers: H, worker_headers: H
+) -> None:
+    ids = [post_job(client, user_headers, m).json()["job_id"] for m in (1, 2, 3, 4)]
+    claimed = client.post("/worker/claim", json={"worker_id": "w1", "max_jobs": 4},
+                          headers=worker_headers).json()["jobs"]  # fmt: skip
+    assert sorted(j["job_id"] for j in claimed) == sorted(ids)
+    done, retry, dead, foreign = ids
+    reports = [
+        {"job_id": done, "result": INFO},
+        {"job_id": retry, "error": "store hiccup", "retryable": True},
+        {"job_id": dead, "error": "not an image", "retryable": False},
+        {"job_id": foreign, "result": {"width": 1}},
+        {"job_id": done, "result": {"width": 9}},  # the same job again: already completed
+    ]
+    resp = client.post("/worker/report", json={"worker_id": "w1", "reports": reports[:3]},
+                       headers=worker_headers)  # fmt: skip
+    assert resp.status_code == 200, resp.text
+    assert [(o["accepted"], o["status"]) for o in resp.json()["outcomes"]] == [
+        (True, "completed"), (True, "pending"), (True, "error"),
+    ]  # fmt: skip
+    other = client.post("/worker/report", json={"worker_id": "w2", "reports": reports[3:]},
+                        headers=worker_headers).json()["outcomes"]  # fmt: skip
+    assert [(o["accepted"], o["detail"]) for o in other] == [
+        (False, "lease lost: the job is not held by this worker"),
+        (False, "lease lost: the job is not held by this worker"),
+    ]  # fmt: skip
+    assert client.get(f"/job/{done}", headers=user_headers).json()["result"] == INFO
+    assert client.get(f"/job/{retry}", headers=user_headers).json()["error_message"] == (
+        "store hiccup"
+    )
+    assert client.get(f"/job/{foreign}", headers=user_headers).json()["status"] == "processing"
+
+
+def test_batched_report_is_bounded_and_needs_the_worker_permission(
+    client: TestClient, user_headers: H, worker_headers: H
+) -> None:
+    one = {"worker_id": "w1", "reports": [{"job_id": "x", "result": {}}]}
+    assert client.post("/worker/report", json=one, headers=user_headers).status_code == 403
+    assert client.post("/worker/report", json=one).status_code == 401
+    empty = {"worker_id": "w1", "reports": []}
+    assert client.post("/worker/report", json=empty, headers=worker_headers).status_code == 422
+    many = {"worker_id": "w1", "reports": [{"job_id": f"j{i}", "result": {}} for i in range(101)]}
+    assert client.post("/worker/report", json=many, headers=worker_headers).status_code == 422

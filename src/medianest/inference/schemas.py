@@ -85,6 +85,32 @@ class FailRequest(BaseModel):
     retryable: bool = True
 
 
+class JobReport(BaseModel):
+    """One job's outcome in a batched report: ``error`` set means failed, else completed."""
+
+    job_id: str = Field(min_length=1, max_length=64)
+    attempt: int | None = None
+    result: Any = None
+    error: str | None = Field(None, max_length=10_000)
+    retryable: bool = True
+
+
+class ReportRequest(BaseModel):
+    worker_id: str = Field(min_length=1, max_length=128)
+    reports: list[JobReport] = Field(min_length=1, max_length=100)
+
+
+class ReportOutcome(BaseModel):
+    job_id: str
+    accepted: bool
+    status: JobStatus | None = Field(None, description="the job's status after the report")
+    detail: str | None = Field(None, description="why a report was refused (lease lost)")
+
+
+class ReportResponse(BaseModel):
+    outcomes: list[ReportOutcome]
+
+
 class WorkerInfo(BaseModel):
     worker_id: str
     first_seen_at: int

@@ -1,4 +1,5 @@
-"""Worker API: claim (long-poll), heartbeat, complete, fail. Only the lease holder may report."""
+"""Worker API: claim (long-poll), heartbeat, complete, fail, batched report. Only the lease holder
+may report."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ from medianest.inference.schemas import (
     HeartbeatRequest,
     HeartbeatResponse,
     JobResponse,
+    ReportRequest,
+    ReportResponse,
 )
 from medianest.inference.service import worker as service
 
@@ -70,3 +73,12 @@ def fail(
 ) -> JobResponse:
     """Report a failure; retryable ones are retried with backoff (409: lease lost)."""
     return service.fail(session, rt, job_id, body)
+
+
+@router.post("/report", response_model=ReportResponse)
+def report(
+    body: ReportRequest, session: WriteSession, rt: RuntimeDep, _: InferenceWorker
+) -> ReportResponse:
+    """Complete or fail up to 100 jobs in one request and one transaction. Each report is
+    accepted or refused (lease lost) on its own; a 503 means none was applied."""
+    return service.report(session, rt, body)

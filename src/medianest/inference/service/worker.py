@@ -16,6 +16,9 @@ from medianest.inference.schemas import (
     HeartbeatRequest,
     HeartbeatResponse,
     JobResponse,
+    ReportOutcome,
+    ReportRequest,
+    ReportResponse,
 )
 from medianest.inference.service.jobs import to_response
 from medianest.inference.service.runtime import Runtime
@@ -106,6 +109,27 @@ def fail(session: Session, rt: Runtime, job_id: str, req: FailRequest) -> JobRes
     if not req.retryable:
         return _final_failure(session, job, req.error)
     return _failure(session, rt, job, req.error)
+
+
+def report(session: Session, rt: Runtime, req: ReportRequest) -> ReportResponse:
+    """Several jobs' outcomes in one transaction; each is accepted or refused on its own."""
+    outcomes = []
+    for item in req.reports:
+        try:
+            if item.error is not None:
+                fail_req = FailRequest(worker_id=req.worker_id, attempt=item.attempt,
+                                       error=item.error, retryable=item.retryable)  # fmt: skip
+                job = fail(session, rt, item.job_id, fail_req)
+            else:
+                done = CompleteRequest(
+                    worker_id=req.worker_id, attempt=item.attempt, result=item.result
+                )
+                job = complete(session, rt, item.job_id, done)
+        except Conflict as exc:
+            outcomes.append(ReportOutcome(job_id=item.job_id, accepted=False, detail=exc.detail))
+            continue
+        outcomes.append(ReportOutcome(job_id=item.job_id, accepted=True, status=job.status))
+    return ReportResponse(outcomes=outcomes)
 
 
 def _failure(session: Session, rt: Runtime, job: Job, error: str) -> JobResponse:

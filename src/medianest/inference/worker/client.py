@@ -12,6 +12,7 @@ from medianest.inference.auth_client import AuthError, TokenSource
 
 log = logging.getLogger("medianest.worker.client")
 _RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0, 4.0)
+REPORT_BATCH = 100  # the most /worker/report takes at once
 
 
 class ApiUnavailable(Exception):
@@ -54,27 +55,31 @@ class InferenceClient:
         data: dict[str, Any] = resp.json()
         return data
 
-    def complete(self, job_id: str, worker_id: str, attempt: int, result: Any) -> bool:
-        body = {"worker_id": worker_id, "attempt": attempt, "result": result}
-        return self._report(f"/worker/jobs/{job_id}/complete", body)
-
-    def fail(self, job_id: str, worker_id: str, attempt: int, error: str, retryable: bool) -> bool:
-        body = {"worker_id": worker_id, "attempt": attempt, "error": error[:10_000],
-                "retryable": retryable}  # fmt: skip
-        return self._report(f"/worker/jobs/{job_id}/fail", body)
-
-    def _report(self, path: str, body: dict[str, Any]) -> bool:
-        """True if accepted; False if refused (409: the lease moved on, the report is moot)."""
-        try:
-            resp = self._post(path, body, retries=len(_RETRY_DELAYS))
-        except ApiUnavailable as exc:
-            log.warning(
-                "report lost; the lease will expire", extra={"path": path, "error": str(exc)}
-            )
-            return False
-        if resp.status_code != 200:
-            log.info("report refused", extra={"path": path, "status": resp.status_code})
-        return resp.status_code == 200
+    def report(self, worker_id: str, reports: list[dict[str, Any]]) -> dict[str, bool]:
+        """Send outcomes (``job_id``, ``attempt`` and ``result`` or ``error``/``retryable``) in
+        one request per 100; job id -> accepted. A refused report is moot (the lease moved on);
+        one that cannot be delivered is lost and its lease expires (the job runs again)."""
+        accepted: dict[str, bool] = {}
+        for start in range(0, len(reports), REPORT_BATCH):
+            chunk = reports[start : start + REPORT_BATCH]
+            body = {"worker_id": worker_id, "reports": chunk}
+            try:
+                resp = self._post("/worker/report", body, retries=len(_RETRY_DELAYS))
+            except ApiUnavailable as exc:
+                log.warning("report lost; the leases will expire", extra={"error": str(exc)})
+                accepted.update((r["job_id"], False) for r in chunk)
+                continue
+            if resp.status_code != 200:
+                log.warning("report refused", extra={"status": resp.status_code,
+                                                     "detail": resp.text[:300]})  # fmt: skip
+                accepted.update((r["job_id"], False) for r in chunk)
+                continue
+            for outcome in resp.json()["outcomes"]:
+                accepted[outcome["job_id"]] = outcome["accepted"]
+                if not outcome["accepted"]:
+                    log.info("report refused", extra={"job_id": outcome["job_id"],
+                                                      "detail": outcome.get("detail")})  # fmt: skip
+        return accepted
 
     def _post(
         self, path: str, body: dict[str, Any], *, retries: int, timeout: float | None = None

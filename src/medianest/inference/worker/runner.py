@@ -6,7 +6,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from itertools import groupby
 from typing import Any
 
@@ -17,7 +17,6 @@ from medianest.inference.worker.held import Heartbeat, HeldJobs
 
 log = logging.getLogger("medianest.worker")
 SHUTDOWN_ERROR = "worker shutting down"
-REPORT_THREADS = 4
 
 
 class Worker:
@@ -40,7 +39,6 @@ class Worker:
         self.tasks = tasks
         self.batch, self.claim_wait_s, self.grace_s = batch, claim_wait_s, grace_s
         self.stop_event = threading.Event()
-        self._reporters = ThreadPoolExecutor(REPORT_THREADS, thread_name_prefix="report")
         self._stop_at: float | None = None
         self.processed = 0
 
@@ -65,7 +63,6 @@ class Worker:
                 continue
             if claimed:
                 self.process([_task_job(j) for j in claimed], float(claimed[0]["lease_s"]))
-        self._reporters.shutdown()
         log.info("worker stopped", extra={"worker_id": self.worker_id, "jobs": self.processed})
         return 0
 
@@ -90,13 +87,13 @@ class Worker:
         if outcomes is None:  # grace period over while the handler was still running
             self._release(batch, held)
             return
-        # the reports of a batch go out concurrently, so the API can commit them in parallel
         reports = [
-            self._reporters.submit(self._report, job, outcome, held)
+            report
             for job, outcome in zip(batch, outcomes, strict=True)
+            if (report := _report_of(job, outcome, held)) is not None
         ]
-        for report in reports:
-            report.result()
+        if reports:  # one request and one transaction for the whole batch
+            self.api.report(self.worker_id, reports)
         self.processed += len(batch)
 
     def _call(
@@ -122,27 +119,34 @@ class Worker:
                 return [error for _ in batch]
             return outcomes
 
-    def _report(self, job: TaskJob, outcome: TaskOutcome, held: HeldJobs) -> None:
-        state = held.get(job.job_id)
-        held.finish(job.job_id)
-        if state.lost:
-            return  # the lease moved on: another worker owns the job now
-        if state.cancelled:
-            self.api.fail(job.job_id, self.worker_id, job.attempts, "cancelled", retryable=False)
-        elif isinstance(outcome, BaseException):
-            retryable = not isinstance(outcome, BadInputError)
-            message = str(outcome) if not retryable else f"{type(outcome).__name__}: {outcome}"
-            self.api.fail(job.job_id, self.worker_id, job.attempts, message, retryable)
-        else:
-            self.api.complete(job.job_id, self.worker_id, job.attempts, outcome)
-
     def _release(self, batch: list[TaskJob], held: HeldJobs) -> None:
         for job in batch:
             held.finish(job.job_id)
-            self.api.fail(job.job_id, self.worker_id, job.attempts, SHUTDOWN_ERROR, retryable=True)
+        reports = [_failure(job, SHUTDOWN_ERROR, retryable=True) for job in batch]
+        self.api.report(self.worker_id, reports)
 
     def _grace_over(self) -> bool:
         return self._stop_at is not None and time.monotonic() - self._stop_at > self.grace_s
+
+
+def _report_of(job: TaskJob, outcome: TaskOutcome, held: HeldJobs) -> dict[str, Any] | None:
+    """What to report for one job; None when the lease moved on (another worker owns it)."""
+    state = held.get(job.job_id)
+    held.finish(job.job_id)
+    if state.lost:
+        return None
+    if state.cancelled:
+        return _failure(job, "cancelled", retryable=False)
+    if isinstance(outcome, BaseException):
+        retryable = not isinstance(outcome, BadInputError)
+        message = str(outcome) if not retryable else f"{type(outcome).__name__}: {outcome}"
+        return _failure(job, message, retryable)
+    return {"job_id": job.job_id, "attempt": job.attempts, "result": outcome}
+
+
+def _failure(job: TaskJob, error: str, retryable: bool) -> dict[str, Any]:
+    return {"job_id": job.job_id, "attempt": job.attempts, "error": error[:10_000],
+            "retryable": retryable}  # fmt: skip
 
 
 def _resolve(future: Future[list[TaskOutcome]], fn: Callable[[], list[TaskOutcome]]) -> None:
