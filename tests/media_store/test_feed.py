@@ -191,5 +191,5 @@ def test_broker_down_never_fails_a_request(make_store: StoreFactory) -> None:
     store = make_store(mqtt_url="mqtt://127.0.0.1:1")
     started = time.monotonic()
     store.collection("no broker")
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 10  # no connect wait or retry loop in the request
     assert len(store.changes()) == 1

@@ -473,7 +473,7 @@ def test_exiftool_timeout_kills_and_next_call_works(exiftool: ExifTool, tmp_path
     started = time.monotonic()
     with pytest.raises(ExifToolError, match="timed out"):
         exiftool.execute(["-if", "sleep(30) || 1", str(path)], timeout=0.5)
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 20  # killed at the timeout, not after the 30 s sleep
     assert exiftool.metadata(path)["EXIF:Make"] == "Canon"
 
 
