@@ -20,7 +20,11 @@ def _alias(name: str) -> AliasChoices:
 class CommonSettings(BaseSettings):
     """Fields every service reads, named ``MEDIANEST_*`` in the environment."""
 
-    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+    # the prefix matters when a field is read by its own name (populate_by_name): without it,
+    # `home` would be read from $HOME and `log_level` from $LOG_LEVEL
+    model_config = SettingsConfigDict(
+        env_prefix="MEDIANEST_", extra="ignore", populate_by_name=True
+    )
 
     home: Path = Field(default=Path("./data"), validation_alias=_alias("MEDIANEST_HOME"))
     auth_url: str = Field(
