@@ -35,11 +35,10 @@ test: install system-deps services audit
 test-fast: install
 	$(PY) -m pytest -q -m "not slow" -x
 
-lint: install
-	$(VENV)/bin/ruff check src tests bench
-	$(VENV)/bin/ruff format --check src tests bench
+lint: install audit
+	$(VENV)/bin/ruff check src tests bench scripts
+	$(VENV)/bin/ruff format --check src tests bench scripts
 	$(VENV)/bin/mypy
-	$(PY) scripts/audit_deps.py requirements.lock
 
 # Known vulnerabilities with a fixed release in the locked dependencies fail the build; what
 # could not be looked up is listed (--strict makes that fatal too).
