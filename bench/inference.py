@@ -67,8 +67,8 @@ def make_images(n: int, seed: int = 7) -> list[bytes]:
 
 def bare_process(images: list[bytes], threads: int, ready: Any, go: Any, done: Any) -> None:
     os.environ["INFERENCE_TORCH_THREADS"] = str(threads)
-    from medianest.inference.models.base import load_image
-    from medianest.inference.models.tasks import MlTasks
+    from medianest.inference.ml.base import load_image
+    from medianest.inference.ml.tasks import MlTasks
 
     tasks = MlTasks()
     detector, embedder, labeler = tasks.detector(), tasks.face_embedder(), tasks.labeler()

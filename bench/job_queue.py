@@ -37,9 +37,10 @@ sys.path.insert(0, str(ROOT))
 from tests.inference.procs import api_process, start_worker  # noqa: E402
 
 from medianest.common.db import Database, normalise_url  # noqa: E402
-from medianest.inference import queue, repository  # noqa: E402
 from medianest.inference.db import migrate, transaction  # noqa: E402
-from medianest.inference.tables import Job, JobStatus  # noqa: E402
+from medianest.inference.models import Job, JobStatus  # noqa: E402
+from medianest.inference.repository import jobs as repository  # noqa: E402
+from medianest.inference.repository import queue  # noqa: E402
 
 
 def make_token(tmp: Path) -> tuple[str, Path]:

@@ -35,8 +35,8 @@ import skimage.data  # noqa: E402
 from matplotlib import cbook  # noqa: E402
 from PIL import Image, ImageDraw, ImageEnhance, ImageFilter  # noqa: E402
 
-from medianest.inference.models import load_image  # noqa: E402
-from medianest.inference.models.image import EfficientNetLite0  # noqa: E402
+from medianest.inference.ml import load_image  # noqa: E402
+from medianest.inference.ml.image import EfficientNetLite0  # noqa: E402
 from medianest.inference.vectors import EdgeVectorStore, VectorPoint, make_point_id  # noqa: E402
 
 Matrix = npt.NDArray[np.float32]

@@ -13,7 +13,7 @@ import skimage.data
 from matplotlib import cbook
 from PIL import Image
 
-from medianest.inference.models.base import RGBImage, load_image
+from medianest.inference.ml.base import RGBImage, load_image
 
 
 def sample(name: str) -> RGBImage:

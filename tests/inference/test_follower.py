@@ -10,11 +10,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from medianest.common.db import Database
-from medianest.inference import repository
 from medianest.inference.app import create_app
 from medianest.inference.config import Settings
 from medianest.inference.db import transaction
 from medianest.inference.follower import STORE_TOPIC
+from medianest.inference.repository import jobs as repository
 from medianest.inference.service.pipeline import FEED
 from medianest.inference.tasks import JsonResultSink, SinkContext, TaskType, register_task
 from medianest.inference.tasks.testing import noop

@@ -9,7 +9,7 @@ from sqlalchemy import create_engine, inspect
 
 from medianest.common.db import normalise_url
 from medianest.inference.db import MIGRATIONS_DIR, migrate
-from medianest.inference.tables import Base
+from medianest.inference.models import Base
 from tests.conftest import DatabaseFactory
 
 pytestmark = [pytest.mark.inference]

@@ -12,9 +12,9 @@ import pytest
 from onnx import TensorProto, helper
 
 from medianest.inference.config import ModelSettings
-from medianest.inference.models.image import EfficientNetLite0
-from medianest.inference.models.registry import ModelRegistry
-from medianest.inference.models.tasks import MlTasks, scale_face
+from medianest.inference.ml.image import EfficientNetLite0
+from medianest.inference.ml.registry import ModelRegistry
+from medianest.inference.ml.tasks import MlTasks, scale_face
 from medianest.inference.results import identity
 from medianest.inference.tasks import BadInputError, TaskContext, TaskJob, get_task
 from tests.inference import photos
@@ -47,7 +47,7 @@ def test_static_model_identities_match_the_model_classes() -> None:
         EfficientNetLite0.version,
         EfficientNetLite0.dim,
     ) == identity.EFFICIENTNET
-    from medianest.inference.models.faces import SFaceEmbedder, YuNetFaceDetector
+    from medianest.inference.ml.faces import SFaceEmbedder, YuNetFaceDetector
 
     assert (SFaceEmbedder.name, SFaceEmbedder.version, SFaceEmbedder.dim) == identity.SFACE
     assert (YuNetFaceDetector.name, YuNetFaceDetector.version) == identity.YUNET

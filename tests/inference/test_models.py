@@ -19,11 +19,11 @@ from matplotlib import cbook
 from onnx import TensorProto, helper, numpy_helper
 from PIL import Image, ImageDraw
 
-from medianest.inference.models import InvalidImageError, ModelRegistry, load_image
-from medianest.inference.models.base import IMAGENET_MEAN, IMAGENET_STD, RGBImage
-from medianest.inference.models.faces import Face, SFaceEmbedder, YuNetFaceDetector
-from medianest.inference.models.image import EfficientNetLite0, imagenet_labels
-from medianest.inference.models.registry import UnknownModelError
+from medianest.inference.ml import InvalidImageError, ModelRegistry, load_image
+from medianest.inference.ml.base import IMAGENET_MEAN, IMAGENET_STD, RGBImage
+from medianest.inference.ml.faces import Face, SFaceEmbedder, YuNetFaceDetector
+from medianest.inference.ml.image import EfficientNetLite0, imagenet_labels
+from medianest.inference.ml.registry import UnknownModelError
 
 pytestmark = [pytest.mark.inference]
 

@@ -19,9 +19,9 @@ import pytest
 from sqlalchemy import func, select
 
 from medianest.common.db import Database
-from medianest.inference import repository
 from medianest.inference.db import MIGRATIONS_DIR, transaction
-from medianest.inference.tables import Job, JobAttempt
+from medianest.inference.models import Job, JobAttempt
+from medianest.inference.repository import jobs as repository
 from tests.conftest import DatabaseFactory, TokenMinter
 from tests.inference.procs import api_process, start_worker
 from tests.polling import wait_until

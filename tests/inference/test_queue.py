@@ -12,12 +12,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from medianest.common.db import Database
-from medianest.inference import queue, repository
 from medianest.inference.app import create_app
 from medianest.inference.config import Settings
 from medianest.inference.db import transaction
+from medianest.inference.models import Job, JobAttempt
+from medianest.inference.repository import jobs as repository
+from medianest.inference.repository import queue
 from medianest.inference.service import worker as worker_service
-from medianest.inference.tables import Job, JobAttempt
 
 pytestmark = [pytest.mark.inference]
 

@@ -13,8 +13,8 @@ import pytest
 
 from medianest.inference.config import ModelSettings, Settings
 from medianest.inference.results import identity, validate
-from medianest.inference.results.search import search_words, word_matches
 from medianest.inference.results.vectors import VectorIndex, open_vector_index
+from medianest.inference.service.search import search_words, word_matches
 from medianest.inference.tasks import InvalidResult
 from medianest.inference.vectors import EdgeVectorStore, QdrantClientVectorStore, VectorStore
 

@@ -19,8 +19,8 @@ from medianest.common.permissions import Permission
 from medianest.inference.app import create_app
 from medianest.inference.config import ModelSettings, Settings
 from medianest.inference.db import transaction
-from medianest.inference.models.registry import ModelRegistry
-from medianest.inference.models.tasks import MlTasks
+from medianest.inference.ml.registry import ModelRegistry
+from medianest.inference.ml.tasks import MlTasks
 from medianest.inference.results.identity import FACE_COLLECTION, IMAGE_COLLECTION
 from medianest.inference.results.vectors import VectorIndex
 from medianest.inference.service.pipeline import media_deleted

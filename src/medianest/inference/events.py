@@ -25,7 +25,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session, sessionmaker
 
 from medianest.common.events import Broadcaster, Event, MqttPublisher
-from medianest.inference.queue import now_ms
+from medianest.inference.repository.queue import now_ms
 
 log = logging.getLogger("medianest.inference.events")
 

@@ -18,9 +18,9 @@ from typing import Any
 from urllib.parse import urlparse
 
 from medianest.common.db import Database
-from medianest.inference import repository
 from medianest.inference.auth_client import TokenSource
 from medianest.inference.db import transaction
+from medianest.inference.repository import jobs as repository
 from medianest.inference.service.pipeline import FEED, apply_changes
 from medianest.inference.service.runtime import Runtime
 from medianest.inference.store_client import StoreClient, watch_store_events

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from medianest.inference.tables import JobStatus
+from medianest.inference.models import JobStatus
 
 
 class JobCreate(BaseModel):

@@ -11,17 +11,18 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from medianest.inference.results import repository, validate
+from medianest.inference.models import DetectedFace, MediaLabel
+from medianest.inference.repository import results as repository
+from medianest.inference.results import validate
 from medianest.inference.results.identity import FACE_COLLECTION, IMAGE_COLLECTION
 from medianest.inference.results.validate import FaceResult
 from medianest.inference.results.vectors import VectorIndex
-from medianest.inference.tables import DetectedFace, MediaLabel
 from medianest.inference.tasks import InvalidResult, SinkContext
 from medianest.inference.tasks.base import require_json_object
 from medianest.inference.vectors import make_point_id
 
 if TYPE_CHECKING:
-    from medianest.inference.tables import Job
+    from medianest.inference.models import Job
 
 log = logging.getLogger("medianest.inference.results")
 VECTOR_STORE = "vector_store"

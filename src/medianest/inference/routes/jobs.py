@@ -8,10 +8,10 @@ from fastapi import APIRouter, Query, Response, status
 
 from medianest.common.pagination import Page, PageParams
 from medianest.common.security import InferenceUser
+from medianest.inference.models import JobStatus
 from medianest.inference.routes.deps import ReadSession, RuntimeDep, WriteSession
 from medianest.inference.schemas import JobCreate, JobResponse
 from medianest.inference.service import jobs as service
-from medianest.inference.tables import JobStatus
 
 router = APIRouter(prefix="/job", tags=["jobs"])
 

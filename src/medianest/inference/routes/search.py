@@ -10,7 +10,6 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response
 
 from medianest.common.security import SearchUser
-from medianest.inference.results import search as service
 from medianest.inference.results.schemas import (
     Analysis,
     FaceList,
@@ -22,6 +21,7 @@ from medianest.inference.results.schemas import (
 from medianest.inference.results.sinks import VECTOR_STORE
 from medianest.inference.results.vectors import VectorIndex
 from medianest.inference.routes.deps import ReadSession, RuntimeDep
+from medianest.inference.service import search as service
 from medianest.inference.service.runtime import Runtime
 
 router = APIRouter(tags=["search"])

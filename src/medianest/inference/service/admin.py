@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from medianest.inference import queue, repository
+from medianest.inference.repository import jobs as repository
+from medianest.inference.repository import queue
 from medianest.inference.schemas import CleanupResponse, HealthResponse, StatsResponse, WorkerInfo
 from medianest.inference.service.runtime import Runtime
 

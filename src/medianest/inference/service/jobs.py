@@ -7,11 +7,13 @@ from sqlalchemy.orm import Session
 
 from medianest.common.errors import Conflict, NotFound, ServiceUnavailable
 from medianest.common.pagination import Page, PageParams, Pagination
-from medianest.inference import events, queue, repository
+from medianest.inference import events
+from medianest.inference.models import Job, JobStatus
+from medianest.inference.repository import jobs as repository
+from medianest.inference.repository import queue
 from medianest.inference.schemas import JobCreate, JobResponse
 from medianest.inference.service.runtime import Runtime
 from medianest.inference.store_client import StoreUnavailable
-from medianest.inference.tables import Job, JobStatus
 
 
 def to_response(job: Job) -> JobResponse:

@@ -7,10 +7,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from medianest.inference import events, repository
+from medianest.inference import events
+from medianest.inference.models import JobStatus
+from medianest.inference.repository import jobs as repository
 from medianest.inference.service.jobs import enqueue
 from medianest.inference.service.runtime import Runtime
-from medianest.inference.tables import JobStatus
 from medianest.inference.tasks import SinkContext, get_task
 from medianest.inference.tasks.registry import all_sinks
 

@@ -7,7 +7,9 @@ import logging
 from sqlalchemy.orm import Session
 
 from medianest.common.errors import Conflict
-from medianest.inference import events, queue
+from medianest.inference import events
+from medianest.inference.models import Job, JobStatus
+from medianest.inference.repository import queue
 from medianest.inference.schemas import (
     ClaimedJob,
     ClaimRequest,
@@ -22,7 +24,6 @@ from medianest.inference.schemas import (
 )
 from medianest.inference.service.jobs import to_response
 from medianest.inference.service.runtime import Runtime
-from medianest.inference.tables import Job, JobStatus
 from medianest.inference.tasks import InvalidResult, SinkContext
 
 log = logging.getLogger("medianest.inference.worker_api")

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from medianest.inference.tables import Job
+    from medianest.inference.models import Job
 
 MAX_RESULT_BYTES = 2_000_000
 

@@ -1,7 +1,7 @@
 """Placeholders for the seed's ML task types until the models issue registers the real ones.
 
 The API accepts these names now. Their worker handler looks the real implementation up lazily:
-it imports ``medianest.inference.models`` and the models issue's task module (which replaces these
+it imports ``medianest.inference.ml`` and the models issue's task module (which replaces these
 registrations); if that fails or registers nothing, the job fails at once with "model not
 installed" (never retried: retrying cannot install a model).
 """
@@ -42,7 +42,7 @@ def _placeholder_handler(name: str) -> BatchHandler:
 
 def _real_task(name: str) -> TaskType | None:
     try:
-        importlib.import_module("medianest.inference.models")
+        importlib.import_module("medianest.inference.ml")
     except Exception:  # ImportError, or an ML stack that fails to initialise
         return None
     registry.load_ml_tasks()

@@ -1,7 +1,7 @@
 """The task registry: name → :class:`TaskType`, plus API-side resources (e.g. the vector store).
 
 Registration happens at import time of the modules listed in :data:`TASK_MODULES`; the models
-issue adds its modules there (or registers from ``medianest.inference.models.tasks``, which is
+issue adds its modules there (or registers from ``medianest.inference.ml.tasks``, which is
 imported best-effort) with ``register_task(TaskType(...), replace=True)``.
 """
 
@@ -20,7 +20,7 @@ TASK_MODULES = (
     "medianest.inference.tasks.ml",
     "medianest.inference.tasks.testing",
 )
-ML_TASK_MODULE = "medianest.inference.models.tasks"
+ML_TASK_MODULE = "medianest.inference.ml.tasks"
 """Optional module of the models issue that registers the real ML task types."""
 
 _tasks: dict[str, TaskType] = {}

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import Select, and_, delete, select, update
 from sqlalchemy.orm import Session
 
-from medianest.inference.tables import Job, JobAttempt, JobStatus, WorkerSeen
+from medianest.inference.models import Job, JobAttempt, JobStatus, WorkerSeen
 
 PENDING = JobStatus.pending.value
 PROCESSING = JobStatus.processing.value

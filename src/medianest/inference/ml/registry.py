@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, Protocol, cast, runtime_checkable
 
-from medianest.inference.models.base import Embedding, Model, RGBImage
+from medianest.inference.ml.base import Embedding, Model, RGBImage
 
-_PKG = "medianest.inference.models"
+_PKG = "medianest.inference.ml"
 
 BACKENDS: dict[str, dict[str, str]] = {
     "face_detector": {"yunet": f"{_PKG}.faces:YuNetFaceDetector"},

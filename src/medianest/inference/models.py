@@ -1,4 +1,4 @@
-"""SQLAlchemy tables of the inference service (the ML models live in ``models/``, not here).
+"""SQLAlchemy tables of the inference service (the ML models live in ``ml/``, not here).
 
 Timestamps are epoch milliseconds (UTC) computed in Python, so SQLite and PostgreSQL agree.
 """

@@ -3,7 +3,7 @@
 Imported automatically by the task registry (it replaces the placeholders of ``tasks/ml.py``).
 Importing this module loads no model and imports neither torch nor OpenCV: the API process
 imports it for the sinks only; a worker process loads each model once, on its first job, through
-the process-wide :func:`~medianest.inference.models.registry.default_registry`. Handlers run in
+the process-wide :func:`~medianest.inference.ml.registry.default_registry`. Handlers run in
 the worker's handler thread, never on an event loop.
 """
 
@@ -17,9 +17,9 @@ from typing import Any, cast
 import numpy as np
 
 from medianest.inference.config import ModelSettings
-from medianest.inference.models.base import Embedding, RGBImage
-from medianest.inference.models.inputs import MediaInput, PreviewCache, fetch_all, per_input
-from medianest.inference.models.registry import ModelRegistry, default_registry
+from medianest.inference.ml.base import Embedding, RGBImage
+from medianest.inference.ml.inputs import MediaInput, PreviewCache, fetch_all, per_input
+from medianest.inference.ml.registry import ModelRegistry, default_registry
 from medianest.inference.results.sinks import FaceSink, ImageSink
 from medianest.inference.tasks import TaskContext, TaskJob, TaskOutcome, TaskType, register_task
 

@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from medianest.inference.models.base import Embedding, Model, RGBImage, l2_normalize
+from medianest.inference.ml.base import Embedding, Model, RGBImage, l2_normalize
 
 YUNET_FILE = "face_detection_yunet_2023mar_int8bq.onnx"
 SFACE_FILE = "face_recognition_sface_2021dec_int8bq.onnx"

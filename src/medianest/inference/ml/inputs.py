@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from medianest.inference.models.base import InvalidImageError, RGBImage, load_image
+from medianest.inference.ml.base import InvalidImageError, RGBImage, load_image
 from medianest.inference.tasks import BadInputError, TaskContext, TaskJob, TaskOutcome
 
 FETCH_THREADS = 4

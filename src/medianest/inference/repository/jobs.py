@@ -9,8 +9,7 @@ from typing import Any
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
-from medianest.inference.queue import is_postgres, now_ms
-from medianest.inference.tables import (
+from medianest.inference.models import (
     ACTIVE_STATUSES,
     FINISHED_STATUSES,
     FollowerCursor,
@@ -20,6 +19,7 @@ from medianest.inference.tables import (
     MediaState,
     WorkerSeen,
 )
+from medianest.inference.repository.queue import is_postgres, now_ms
 
 
 def _insert(session: Session) -> Any:

@@ -9,7 +9,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy.orm import Session
 
 from medianest.common.errors import NotFound, ServiceUnavailable, Unprocessable
-from medianest.inference.results import repository
+from medianest.inference.models import DetectedFace, MediaLabel
+from medianest.inference.repository import results as repository
 from medianest.inference.results.schemas import (
     Analysis,
     BBoxRead,
@@ -26,7 +27,6 @@ from medianest.inference.results.schemas import (
 )
 from medianest.inference.results.vectors import VectorIndex
 from medianest.inference.store_client import MediaNotFound, StoreClient, StoreUnavailable
-from medianest.inference.tables import DetectedFace, MediaLabel
 
 CROP_MARGIN = 0.25
 """Margin around a face crop, as a fraction of the box's size on each side."""

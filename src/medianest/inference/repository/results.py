@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
-from medianest.inference.queue import now_ms
-from medianest.inference.tables import DetectedFace, Job, MediaLabel
+from medianest.inference.models import DetectedFace, Job, MediaLabel
+from medianest.inference.repository.queue import now_ms
 
 
 def faces_of(session: Session, media_store_id: int) -> list[DetectedFace]:

@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 import onnxruntime as ort
 
-from medianest.inference.models.base import (
+from medianest.inference.ml.base import (
     IMAGENET_MEAN,
     IMAGENET_STD,
     Embedding,
