@@ -8,8 +8,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from medianest.media_store import search_index
 from medianest.media_store.models import Change, ConfigItem, Entity, EntityVersion, MediaFile
-from medianest.media_store.schemas import EntityQuery, OrderBy, SortOrder
+from medianest.media_store.schemas import EntityQuery, KeysetCursor, OrderBy, SortOrder
 
 AnyEntity = Any  # Entity or EntityVersion: same column names
 
@@ -32,18 +33,61 @@ def by_hashes(session: Session, hashes: Sequence[str]) -> list[Entity]:
     return list(session.scalars(stmt))
 
 
+def _like_pattern(needle: str) -> str:
+    """``%needle%`` with LIKE's wildcards escaped (backslash: PostgreSQL's default escape)."""
+    escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
 def _contains(column: Any, needle: str, sqlite: bool) -> Any:
-    # SQLite's LIKE already ignores ASCII case (and lower() would cost a call per row)
+    # SQLite's LIKE already ignores ASCII case (and lower() would cost a call per row); a plain
+    # ILIKE (not lower(col) LIKE ...) is what PostgreSQL's trigram index serves
     if sqlite:
-        return column.contains(needle, autoescape=True)
-    return column.icontains(needle, autoescape=True)
+        return column.like(_like_pattern(needle), escape="\\")
+    return column.ilike(_like_pattern(needle))
+
+
+def _search(cls: Any, needle: str, sqlite: bool) -> Any:
+    """Substring match in label, description or original filename, through the text index.
+
+    SQLite: the FTS5 trigram table (a phrase query is a substring match; needs 3+ characters,
+    shorter needles scan). PostgreSQL: ILIKE, served by the pg_trgm GIN index. Version rows
+    have no index and are scanned.
+    """
+    if sqlite and cls is Entity and len(needle) >= search_index.MIN_CHARS:
+        return Entity.id.in_(search_index.sqlite_match(needle))
+    cols = (cls.label, cls.description, cls.original_filename)
+    return sa.or_(*(_contains(c, needle, sqlite) for c in cols))
+
+
+def _ranges(cls: Any, q: EntityQuery) -> list[Any]:
+    conds: list[Any] = []
+    bounds = (
+        (cls.width, q.width_min, q.width_max),
+        (cls.height, q.height_min, q.height_max),
+        (cls.file_size, q.file_size_min, q.file_size_max),
+        (cls.create_date, q.date_from, q.date_to),
+        (cls.added_date, q.added_from, q.added_to),
+    )
+    for column, low, high in bounds:
+        if low is not None:
+            conds.append(column >= low)
+        if high is not None:
+            conds.append(column <= high)
+    if q.created_after is not None:
+        conds.append(cls.create_date >= q.created_after)
+    if q.created_before is not None:
+        conds.append(cls.create_date < q.created_before)
+    return conds
 
 
 def _filtered(cls: Any, q: EntityQuery, sqlite: bool = False) -> list[Any]:
     conds: list[Any] = []
     if not q.include_deleted:
         conds.append(cls.is_deleted == sa.false())  # '= false' can use an index, 'IS' cannot
-    if q.parent_id is not None:
+    if q.parent_id == 0:
+        conds.append(cls.parent_id.is_(None))
+    elif q.parent_id is not None:
         conds.append(cls.parent_id == q.parent_id)
     if q.is_collection is not None:
         conds.append(cls.is_collection == q.is_collection)
@@ -51,14 +95,17 @@ def _filtered(cls: Any, q: EntityQuery, sqlite: bool = False) -> list[Any]:
         conds.append(cls.type == q.type.value)
     if q.mime_type is not None:
         conds.append(cls.mime_type == q.mime_type)
-    if q.created_after is not None:
-        conds.append(cls.create_date >= q.created_after)
-    if q.created_before is not None:
-        conds.append(cls.create_date < q.created_before)
+    if q.md5 is not None:
+        conds.append(cls.md5 == q.md5.lower())
+    conds += _ranges(cls, q)
     if q.search_query:
-        cols = (cls.label, cls.description, cls.original_filename)
-        conds.append(sa.or_(*(_contains(c, q.search_query, sqlite) for c in cols)))
+        conds.append(_search(cls, q.search_query, sqlite))
     return conds
+
+
+def _nulls_low(q: EntityQuery, sqlite: bool) -> bool:
+    """Whether NULLs of the order column sort below every value (label: always, see _ordering)."""
+    return sqlite or q.order_by is OrderBy.label
 
 
 def _ordering(cls: Any, q: EntityQuery) -> list[Any]:
@@ -69,6 +116,27 @@ def _ordering(cls: Any, q: EntityQuery) -> list[Any]:
         primary = primary.nulls_last() if desc else primary.nulls_first()
     tie = cls.id.desc() if desc else cls.id.asc()
     return [primary] if q.order_by is OrderBy.id else [primary, tie]
+
+
+def _after(cls: Any, q: EntityQuery, cursor: KeysetCursor, sqlite: bool) -> Any:
+    """Rows strictly after ``cursor`` in the list order (a row-value comparison: one index range).
+
+    NULLs of the order column sit where the backend sorts them (_nulls_low), so a NULL on either
+    side of the comparison gets its own branch.
+    """
+    desc = q.order is SortOrder.desc
+    id_after = cls.id < cursor.id if desc else cls.id > cursor.id
+    if q.order_by is OrderBy.id:
+        return id_after
+    column = getattr(cls, q.order_by.value)
+    nulls_first = _nulls_low(q, sqlite) != desc  # NULLs come first in this output order
+    if cursor.value is None:
+        if nulls_first:
+            return sa.or_(sa.and_(column.is_(None), id_after), column.is_not(None))
+        return sa.and_(column.is_(None), id_after)
+    pair, at = sa.tuple_(column, cls.id), sa.tuple_(sa.literal(cursor.value), sa.literal(cursor.id))
+    after = pair < at if desc else pair > at
+    return after if nulls_first else sa.or_(after, column.is_(None))
 
 
 def _nth_versions(n: int) -> Any:
@@ -83,13 +151,52 @@ def _nth_versions(n: int) -> Any:
     return sa.orm.aliased(EntityVersion, inner)
 
 
-def list_entities(session: Session, q: EntityQuery) -> tuple[list[AnyEntity], int]:
+def list_entities(
+    session: Session, q: EntityQuery, cursor: KeysetCursor | None = None
+) -> tuple[list[AnyEntity], int, bool]:
+    """One page of the list, the total count of matches, and whether rows follow the page.
+
+    With a cursor the page is the ``page_size`` rows after it (keyset: stable under inserts);
+    without, the ``page``-th page by OFFSET. Deep OFFSET pages read only ids from the index
+    first, then fetch the page's rows by id (the skipped rows are never fetched).
+    """
     cls = _nth_versions(q.version) if q.version else Entity
-    conds = _filtered(cls, q, session.get_bind().dialect.name == "sqlite")
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    conds = _filtered(cls, q, sqlite)
     total = session.scalar(sa.select(sa.func.count()).select_from(cls).where(*conds)) or 0
-    stmt = sa.select(cls).where(*conds).order_by(*_ordering(cls, q))
-    rows = session.scalars(stmt.offset((q.page - 1) * q.page_size).limit(q.page_size))
-    return list(rows), total
+    if cursor is not None:
+        conds.append(_after(cls, q, cursor, sqlite))
+    order = _ordering(cls, q)
+    offset = 0 if cursor is not None else (q.page - 1) * q.page_size
+    if cls is Entity and offset > 0:
+        ids = sa.select(Entity.id).where(*conds).order_by(*order)
+        page_ids = ids.offset(offset).limit(q.page_size + 1).scalar_subquery()
+        stmt = sa.select(Entity).where(Entity.id.in_(page_ids)).order_by(*order)
+        rows = list(session.scalars(stmt))
+    else:
+        stmt = sa.select(cls).where(*conds).order_by(*order)
+        rows = list(session.scalars(stmt.offset(offset).limit(q.page_size + 1)))
+    return rows[: q.page_size], int(total), len(rows) > q.page_size
+
+
+def by_labels(
+    session: Session, labels: Sequence[str], per_label: int
+) -> list[tuple[str, int, bool]]:
+    """(label, id, is_deleted) of entities labelled exactly one of ``labels``: lowest ids first,
+    at most ``per_label`` per label."""
+    rank = sa.func.row_number().over(partition_by=Entity.label, order_by=Entity.id).label("rank")
+    inner = (
+        sa.select(Entity.label, Entity.id, Entity.is_deleted, rank)
+        # the IN on is_deleted lets (is_deleted, label, id) serve the lookup
+        .where(Entity.is_deleted.in_([False, True]), Entity.label.in_(list(labels)))
+        .subquery()
+    )
+    stmt = (
+        sa.select(inner.c.label, inner.c.id, inner.c.is_deleted)
+        .where(inner.c.rank <= per_label)
+        .order_by(inner.c.label, inner.c.id)
+    )
+    return [(str(label), int(i), bool(d)) for label, i, d in session.execute(stmt)]
 
 
 def children_counts(session: Session, ids: Iterable[int]) -> dict[int, int]:

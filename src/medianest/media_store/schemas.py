@@ -2,15 +2,31 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from medianest.common.pagination import Pagination
 
 EPOCH_MS_MIN = -62_135_596_800_000  # 0001-01-01
 EPOCH_MS_MAX = 253_402_300_799_999  # 9999-12-31
 Label = Annotated[str, StringConstraints(max_length=255)]
 Description = Annotated[str, StringConstraints(max_length=10_000)]
+EpochMs = Annotated[int | None, Field(ge=EPOCH_MS_MIN, le=EPOCH_MS_MAX)]
+Count = Annotated[int | None, Field(ge=0, le=2**62)]
+Md5 = Annotated[str, StringConstraints(pattern=r"^[0-9a-fA-F]{32}$")]
+# (lower bound, upper bound) query parameters checked for lower <= upper
+RANGES = (
+    ("width_min", "width_max"),
+    ("height_min", "height_max"),
+    ("file_size_min", "file_size_max"),
+    ("date_from", "date_to"),
+    ("added_from", "added_to"),
+    ("created_after", "created_before"),
+)
 
 
 class MediaType(StrEnum):
@@ -98,21 +114,81 @@ class EntityPatch(BaseModel):
 
 
 class EntityQuery(BaseModel):
-    """Filters, order and page of the entity list."""
+    """Filters, order and page of the entity list (ranges are inclusive, dates epoch ms)."""
 
     page: int = Field(1, ge=1, le=1_000_000)
     page_size: int = Field(20, ge=1, le=100)
+    after: str | None = Field(
+        None, max_length=512, description="opaque cursor from a previous page's next_cursor"
+    )
     version: int | None = Field(None, ge=1)
-    parent_id: int | None = None
+    parent_id: int | None = Field(None, ge=0, description="0: the top level (no parent)")
     is_collection: bool | None = None
     type: MediaType | None = None
     mime_type: str | None = Field(None, max_length=100)
+    md5: Md5 | None = None
+    width_min: Count = None
+    width_max: Count = None
+    height_min: Count = None
+    height_max: Count = None
+    file_size_min: Count = None
+    file_size_max: Count = None
+    date_from: EpochMs = Field(None, description="capture date >= this")
+    date_to: EpochMs = Field(None, description="capture date <= this")
+    added_from: EpochMs = None
+    added_to: EpochMs = None
     include_deleted: bool = False
-    created_after: int | None = Field(None, ge=EPOCH_MS_MIN, le=EPOCH_MS_MAX)
-    created_before: int | None = Field(None, ge=EPOCH_MS_MIN, le=EPOCH_MS_MAX)
+    created_after: EpochMs = Field(None, description="capture date >= this (older name)")
+    created_before: EpochMs = Field(None, description="capture date < this (older name)")
     search_query: str | None = Field(None, max_length=255)
     order_by: OrderBy = OrderBy.id
     order: SortOrder = SortOrder.asc
+
+    @model_validator(mode="after")
+    def _ranges_ordered(self) -> EntityQuery:
+        for low, high in RANGES:
+            lo, hi = getattr(self, low), getattr(self, high)
+            if lo is not None and hi is not None and lo > hi:
+                raise ValueError(f"{low} ({lo}) is greater than {high} ({hi})")
+        if self.after is not None and self.page != 1:
+            raise ValueError("use either page or after, not both")
+        if self.after is not None and self.version is not None:
+            raise ValueError("after (cursor) cannot be combined with version")
+        return self
+
+
+class KeysetCursor(BaseModel):
+    """Where a page ended: the list order and the last row's order value and id.
+
+    Sent to clients as opaque URL-safe base64 of this model's JSON.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    order_by: OrderBy
+    order: SortOrder
+    value: int | str | None = None
+    id: int
+
+    def encode(self) -> str:
+        return base64.urlsafe_b64encode(self.model_dump_json().encode()).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, token: str) -> KeysetCursor:
+        """The cursor in ``token``; ValueError when it is not one of ours."""
+        try:
+            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+            return cls.model_validate_json(raw)
+        except (ValueError, binascii.Error) as exc:
+            raise ValueError("not a valid cursor") from exc
+
+
+class EntityPage(BaseModel):
+    """The seed's page body plus ``next_cursor`` (null on the last page) for keyset paging."""
+
+    items: list[EntityRead]
+    pagination: Pagination
+    next_cursor: str | None = None
 
 
 class VersionRead(BaseModel):
@@ -141,9 +217,18 @@ class ChangesPage(BaseModel):
 
 
 class LookupRequest(BaseModel):
+    """Hashes (md5 or sha256) and/or exact labels to look up; at least one of either."""
+
     hashes: list[Annotated[str, StringConstraints(min_length=32, max_length=64)]] = Field(
-        max_length=1000
+        default_factory=list, max_length=1000
     )
+    labels: list[Label] = Field(default_factory=list, max_length=1000)
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> LookupRequest:
+        if "hashes" not in self.model_fields_set and "labels" not in self.model_fields_set:
+            raise ValueError("send hashes, labels or both")
+        return self
 
 
 class LookupResult(BaseModel):
@@ -153,8 +238,22 @@ class LookupResult(BaseModel):
     is_deleted: bool | None = None
 
 
+class LabelMatch(BaseModel):
+    entity_id: int
+    is_deleted: bool
+
+
+class LabelLookupResult(BaseModel):
+    """Every entity whose label is exactly ``label`` (labels are not unique), lowest id first."""
+
+    label: str
+    known: bool
+    entities: list[LabelMatch]
+
+
 class LookupResponse(BaseModel):
     results: list[LookupResult]
+    label_results: list[LabelLookupResult] = Field(default_factory=list)
 
 
 class NearDuplicate(BaseModel):

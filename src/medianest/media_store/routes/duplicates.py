@@ -24,10 +24,17 @@ def _default_distance(request: Request, value: int | None) -> int:
     return value if value is not None else int(request.app.state.store.near_duplicate_distance)
 
 
-@router.post("/entity/lookup", response_model=LookupResponse)
+@router.post(
+    "/entity/lookup",
+    response_model=LookupResponse,
+    responses={422: {"description": "a malformed hash, or neither hashes nor labels"}},
+)
 def lookup_hashes(payload: LookupRequest, _: StoreRead, session: ReadSession) -> LookupResponse:
-    """For up to 1,000 md5 or sha256 hashes: which are stored, as which entity."""
-    return LookupResponse(results=duplicates.lookup(session, payload.hashes))
+    """For up to 1,000 hashes and 1,000 exact labels: which are stored, as which entities."""
+    return LookupResponse(
+        results=duplicates.lookup(session, payload.hashes),
+        label_results=duplicates.lookup_labels(session, payload.labels),
+    )
 
 
 @router.get("/entity/{entity_id}/near-duplicates", response_model=NearDuplicates)

@@ -7,7 +7,6 @@ from typing import Annotated
 from fastapi import APIRouter, BackgroundTasks, Path, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from medianest.common.pagination import Page
 from medianest.common.security import Admin, StoreRead, StoreWrite
 from medianest.media_store.routes.deps import (
     MULTIPART_BODY,
@@ -17,6 +16,7 @@ from medianest.media_store.routes.deps import (
     parse_fields,
 )
 from medianest.media_store.schemas import (
+    EntityPage,
     EntityPatch,
     EntityQuery,
     EntityRead,
@@ -31,11 +31,15 @@ EntityId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 VersionNumber = Annotated[int | None, Query(ge=1)]
 
 
-@router.get("/", response_model=Page[EntityRead])
+@router.get(
+    "/",
+    response_model=EntityPage,
+    responses={422: {"description": "bad parameter, a min above its max, or a foreign cursor"}},
+)
 def list_entities(
     _: StoreRead, session: ReadSession, query: Annotated[EntityQuery, Query()]
-) -> Page[EntityRead]:
-    """List entities with filters, ordering and pagination."""
+) -> EntityPage:
+    """List entities with filters and order, by page number or after a cursor."""
     return entities.list_entities(session, query)
 
 

@@ -14,6 +14,8 @@ from medianest.media_store import repository as repo
 from medianest.media_store.schemas import (
     DuplicateGroup,
     DuplicateGroups,
+    LabelLookupResult,
+    LabelMatch,
     LookupResult,
     NearDuplicate,
     NearDuplicates,
@@ -23,6 +25,7 @@ from medianest.media_store.service.entities import require, to_reads
 _BLOCK = 512
 _BRUTE_FORCE_MAX = 4096
 HEX = set("0123456789abcdef")
+LABEL_MATCHES = 100
 
 
 def lookup(session: Session, hashes: Sequence[str]) -> list[LookupResult]:
@@ -45,6 +48,17 @@ def lookup(session: Session, hashes: Sequence[str]) -> list[LookupResult]:
                 LookupResult(hash=h, known=True, entity_id=hit.id, is_deleted=hit.is_deleted)
             )
     return results
+
+
+def lookup_labels(session: Session, labels: Sequence[str]) -> list[LabelLookupResult]:
+    """For each exact label: the entities carrying it (at most LABEL_MATCHES, lowest ids)."""
+    found: dict[str, list[LabelMatch]] = {}
+    for label, entity_id, deleted in repo.by_labels(session, labels, LABEL_MATCHES):
+        found.setdefault(label, []).append(LabelMatch(entity_id=entity_id, is_deleted=deleted))
+    return [
+        LabelLookupResult(label=label, known=label in found, entities=found.get(label, []))
+        for label in labels
+    ]
 
 
 def _as_array(rows: Sequence[tuple[int, str]]) -> tuple[NDArray[np.int64], NDArray[np.uint64]]:

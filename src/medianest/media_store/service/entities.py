@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from medianest.common.errors import Conflict, NotFound, Unprocessable
-from medianest.common.pagination import Page, Pagination
+from medianest.common.pagination import Pagination
 from medianest.media_store import repository as repo
 from medianest.media_store.feed import append_change, now_ms
 from medianest.media_store.media import MediaInfo
@@ -17,9 +17,12 @@ from medianest.media_store.models import Entity
 from medianest.media_store.schemas import (
     ChangeOp,
     EntityFields,
+    EntityPage,
     EntityPatchBody,
     EntityQuery,
     EntityRead,
+    KeysetCursor,
+    OrderBy,
 )
 from medianest.media_store.service.context import StoreContext
 from medianest.media_store.service.hierarchy import check_parent
@@ -61,12 +64,43 @@ def get(session: Session, entity_id: int, version: int | None = None) -> EntityR
     return to_read(session, row)
 
 
-def list_entities(session: Session, query: EntityQuery) -> Page[EntityRead]:
-    rows, total = repo.list_entities(session, query)
-    return Page(
+def list_entities(session: Session, query: EntityQuery) -> EntityPage:
+    """A page by number (``page``) or after a cursor (``after``); both give ``next_cursor``."""
+    cursor = _cursor_for(query) if query.after is not None else None
+    rows, total, more = repo.list_entities(session, query, cursor)
+    pagination = Pagination.build(query.page, query.page_size, total)
+    if cursor is not None:  # page numbers mean nothing after a cursor
+        pagination.page, pagination.has_prev, pagination.has_next = 0, True, more
+    last = rows[-1] if rows and more else None
+    return EntityPage(
         items=to_reads(session, rows),
-        pagination=Pagination.build(query.page, query.page_size, total),
+        pagination=pagination,
+        next_cursor=_cursor_after(query, last) if last is not None else None,
     )
+
+
+def _cursor_for(query: EntityQuery) -> KeysetCursor:
+    assert query.after is not None
+    try:
+        cursor = KeysetCursor.decode(query.after)
+    except ValueError:
+        raise Unprocessable("after: not a cursor from this list") from None
+    if (cursor.order_by, cursor.order) != (query.order_by, query.order):
+        raise Unprocessable(
+            f"after: the cursor is for order_by={cursor.order_by.value}&order="
+            f"{cursor.order.value}; send the same order with it"
+        )
+    wanted = str if cursor.order_by is OrderBy.label else int
+    if cursor.value is not None and (
+        cursor.order_by is OrderBy.id or not isinstance(cursor.value, wanted)
+    ):
+        raise Unprocessable("after: not a cursor from this list")
+    return cursor
+
+
+def _cursor_after(query: EntityQuery, row: Any) -> str:
+    value = None if query.order_by is OrderBy.id else getattr(row, query.order_by.value)
+    return KeysetCursor(order_by=query.order_by, order=query.order, value=value, id=row.id).encode()
 
 
 def check_form(fields: EntityFields, upload: UploadedFile | None) -> None:
