@@ -118,25 +118,25 @@ def _ordering(cls: Any, q: EntityQuery) -> list[Any]:
     return [primary] if q.order_by is OrderBy.id else [primary, tie]
 
 
-def _after(cls: Any, q: EntityQuery, cursor: KeysetCursor, sqlite: bool) -> Any:
-    """Rows strictly after ``cursor`` in the list order (a row-value comparison: one index range).
+def _after(cls: Any, q: EntityQuery, cursor: KeysetCursor, sqlite: bool) -> list[Any]:
+    """Rows strictly after ``cursor`` in the list order, as conditions read one after another.
 
-    NULLs of the order column sit where the backend sorts them (_nulls_low), so a NULL on either
-    side of the comparison gets its own branch.
+    Each condition is one index range in the list's order (a row-value comparison, or the NULL
+    run of the order column, which sits where the backend sorts NULLs: see _nulls_low). One OR
+    of them would be a single condition but no longer an ordered range scan.
     """
     desc = q.order is SortOrder.desc
     id_after = cls.id < cursor.id if desc else cls.id > cursor.id
     if q.order_by is OrderBy.id:
-        return id_after
+        return [id_after]
     column = getattr(cls, q.order_by.value)
     nulls_first = _nulls_low(q, sqlite) != desc  # NULLs come first in this output order
     if cursor.value is None:
-        if nulls_first:
-            return sa.or_(sa.and_(column.is_(None), id_after), column.is_not(None))
-        return sa.and_(column.is_(None), id_after)
+        in_nulls = sa.and_(column.is_(None), id_after)
+        return [in_nulls, column.is_not(None)] if nulls_first else [in_nulls]
     pair, at = sa.tuple_(column, cls.id), sa.tuple_(sa.literal(cursor.value), sa.literal(cursor.id))
     after = pair < at if desc else pair > at
-    return after if nulls_first else sa.or_(after, column.is_(None))
+    return [after] if nulls_first else [after, column.is_(None)]
 
 
 def _nth_versions(n: int) -> Any:
@@ -151,10 +151,17 @@ def _nth_versions(n: int) -> Any:
     return sa.orm.aliased(EntityVersion, inner)
 
 
+def count_entities(session: Session, q: EntityQuery) -> int:
+    """How many rows match the list's filters (version rows for ``q.version``)."""
+    cls = _nth_versions(q.version) if q.version else Entity
+    conds = _filtered(cls, q, session.get_bind().dialect.name == "sqlite")
+    return int(session.scalar(sa.select(sa.func.count()).select_from(cls).where(*conds)) or 0)
+
+
 def list_entities(
     session: Session, q: EntityQuery, cursor: KeysetCursor | None = None
-) -> tuple[list[AnyEntity], int, bool]:
-    """One page of the list, the total count of matches, and whether rows follow the page.
+) -> tuple[list[AnyEntity], bool]:
+    """One page of the list, and whether rows follow it.
 
     With a cursor the page is the ``page_size`` rows after it (keyset: stable under inserts);
     without, the ``page``-th page by OFFSET. Deep OFFSET pages read only ids from the index
@@ -162,21 +169,29 @@ def list_entities(
     """
     cls = _nth_versions(q.version) if q.version else Entity
     sqlite = session.get_bind().dialect.name == "sqlite"
-    conds = _filtered(cls, q, sqlite)
-    total = session.scalar(sa.select(sa.func.count()).select_from(cls).where(*conds)) or 0
+    conds, order, wanted = _filtered(cls, q, sqlite), _ordering(cls, q), q.page_size + 1
     if cursor is not None:
-        conds.append(_after(cls, q, cursor, sqlite))
-    order = _ordering(cls, q)
-    offset = 0 if cursor is not None else (q.page - 1) * q.page_size
-    if cls is Entity and offset > 0:
+        rows: list[AnyEntity] = []
+        for segment in _after(cls, q, cursor, sqlite):
+            stmt = sa.select(cls).where(*conds, segment).order_by(*order)
+            rows += session.scalars(stmt.limit(wanted - len(rows)))
+            if len(rows) == wanted:
+                break
+    elif cls is Entity and q.page > 1:
         ids = sa.select(Entity.id).where(*conds).order_by(*order)
-        page_ids = ids.offset(offset).limit(q.page_size + 1).scalar_subquery()
-        stmt = sa.select(Entity).where(Entity.id.in_(page_ids)).order_by(*order)
-        rows = list(session.scalars(stmt))
+        page_ids = ids.offset((q.page - 1) * q.page_size).limit(wanted).scalar_subquery()
+        rows = list(
+            session.scalars(sa.select(Entity).where(Entity.id.in_(page_ids)).order_by(*order))
+        )
     else:
         stmt = sa.select(cls).where(*conds).order_by(*order)
-        rows = list(session.scalars(stmt.offset(offset).limit(q.page_size + 1)))
-    return rows[: q.page_size], int(total), len(rows) > q.page_size
+        rows = list(session.scalars(stmt.offset((q.page - 1) * q.page_size).limit(wanted)))
+    return rows[: q.page_size], len(rows) > q.page_size
+
+
+def latest_change(session: Session) -> int:
+    """The newest change-feed cursor (every entity write appends one in its transaction)."""
+    return int(session.scalar(sa.select(sa.func.max(Change.cursor))) or 0)
 
 
 def by_labels(

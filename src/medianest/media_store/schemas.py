@@ -9,8 +9,6 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from medianest.common.pagination import Pagination
-
 EPOCH_MS_MIN = -62_135_596_800_000  # 0001-01-01
 EPOCH_MS_MAX = 253_402_300_799_999  # 9999-12-31
 Label = Annotated[str, StringConstraints(max_length=255)]
@@ -183,11 +181,23 @@ class KeysetCursor(BaseModel):
             raise ValueError("not a valid cursor") from exc
 
 
+class ListPagination(BaseModel):
+    """The seed's pagination; after a cursor, ``page`` is 0 and the totals are null (not counted:
+    a count reads every match, a cursor page only its own rows)."""
+
+    page: int
+    page_size: int
+    total_items: int | None
+    total_pages: int | None
+    has_next: bool
+    has_prev: bool
+
+
 class EntityPage(BaseModel):
     """The seed's page body plus ``next_cursor`` (null on the last page) for keyset paging."""
 
     items: list[EntityRead]
-    pagination: Pagination
+    pagination: ListPagination
     next_cursor: str | None = None
 
 

@@ -37,10 +37,10 @@ VersionNumber = Annotated[int | None, Query(ge=1)]
     responses={422: {"description": "bad parameter, a min above its max, or a foreign cursor"}},
 )
 def list_entities(
-    _: StoreRead, session: ReadSession, query: Annotated[EntityQuery, Query()]
+    _: StoreRead, session: ReadSession, ctx: Ctx, query: Annotated[EntityQuery, Query()]
 ) -> EntityPage:
     """List entities with filters and order, by page number or after a cursor."""
-    return entities.list_entities(session, query)
+    return entities.list_entities(session, query, ctx.counts)
 
 
 @router.post(

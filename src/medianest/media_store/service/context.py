@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from medianest.media_store.media import MediaAnalyzer
+from medianest.media_store.service.counts import CountCache
 from medianest.media_store.storage import Storage
 
 
@@ -13,3 +14,4 @@ class StoreContext:
     storage: Storage
     analyzer: MediaAnalyzer
     near_duplicate_distance: int = 8
+    counts: CountCache = field(default_factory=CountCache)

@@ -22,9 +22,11 @@ from medianest.media_store.schemas import (
     EntityQuery,
     EntityRead,
     KeysetCursor,
+    ListPagination,
     OrderBy,
 )
 from medianest.media_store.service.context import StoreContext
+from medianest.media_store.service.counts import CountCache
 from medianest.media_store.service.hierarchy import check_parent
 from medianest.media_store.service.ingest import content_fields, lock_content, store_content
 from medianest.media_store.upload import UploadedFile
@@ -64,13 +66,22 @@ def get(session: Session, entity_id: int, version: int | None = None) -> EntityR
     return to_read(session, row)
 
 
-def list_entities(session: Session, query: EntityQuery) -> EntityPage:
-    """A page by number (``page``) or after a cursor (``after``); both give ``next_cursor``."""
+def list_entities(session: Session, query: EntityQuery, counts: CountCache) -> EntityPage:
+    """A page by number (``page``, with totals) or after a cursor (``after``, without)."""
     cursor = _cursor_for(query) if query.after is not None else None
-    rows, total, more = repo.list_entities(session, query, cursor)
-    pagination = Pagination.build(query.page, query.page_size, total)
-    if cursor is not None:  # page numbers mean nothing after a cursor
-        pagination.page, pagination.has_prev, pagination.has_next = 0, True, more
+    rows, more = repo.list_entities(session, query, cursor)
+    if cursor is None:
+        built = Pagination.build(query.page, query.page_size, counts.total(session, query))
+        pagination = ListPagination.model_validate(built.model_dump())
+    else:
+        pagination = ListPagination(
+            page=0,
+            page_size=query.page_size,
+            total_items=None,
+            total_pages=None,
+            has_next=more,
+            has_prev=True,
+        )
     last = rows[-1] if rows and more else None
     return EntityPage(
         items=to_reads(session, rows),
