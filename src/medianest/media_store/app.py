@@ -19,6 +19,7 @@ from medianest.media_store.config import Settings
 from medianest.media_store.db import migrate
 from medianest.media_store.media import ExifTool, MediaAnalyzer
 from medianest.media_store.routes import router
+from medianest.media_store.service.audit import AuditRunner
 from medianest.media_store.service.context import StoreContext
 from medianest.media_store.service.maintenance import refresh_statistics, sweep
 from medianest.media_store.service.settings_flag import ReadAuthFlag
@@ -47,13 +48,17 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.store = StoreContext(
         storage, MediaAnalyzer(exiftool, storage.tmp_dir), settings.near_duplicate_distance
     )
+    auditor = AuditRunner(db, storage, settings.audit_interval_h, settings.sweep_min_age_s)
+    app.state.auditor = auditor
     await run_in_threadpool(refresh_statistics, db)
     if settings.sweep_on_start:
         result = await run_in_threadpool(sweep, db, storage, settings.sweep_min_age_s)
         log.info("orphan sweep", extra=result.model_dump())
+    auditor.start()
     try:
         yield
     finally:
+        await run_in_threadpool(auditor.close)
         broadcaster.close()
         exiftool.close()
         if mqtt is not None:

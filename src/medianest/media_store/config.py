@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from medianest.common.settings import CommonSettings
@@ -28,6 +29,7 @@ class Settings(CommonSettings):
     exiftool_timeout_s: float = 20.0
     near_duplicate_distance: int = 8
     sse_keepalive_s: float = 15.0
+    audit_interval_h: float = Field(168.0, ge=0)  # integrity audit period; 0 turns it off
 
     def db_url(self) -> str:
         return self.database_url or self.sqlite_url("media_store.db")

@@ -108,6 +108,60 @@ class ConfigItem(Base):
     value: Mapped[str] = mapped_column(sa.Text)
 
 
+class AuditRun(Base):
+    """One integrity audit: every stored original re-hashed against its name (its sha256)."""
+
+    __tablename__ = "audit_runs"
+    __table_args__ = (sa.Index("ix_audit_runs_status", "status", "id"),)
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    status: Mapped[str] = mapped_column(sa.String(16))
+    trigger: Mapped[str] = mapped_column(sa.String(16))
+    requested_by: Mapped[int | None] = mapped_column(sa.Integer)
+    created_at: Mapped[int] = mapped_column(sa.BigInteger)
+    started_at: Mapped[int | None] = mapped_column(sa.BigInteger)
+    finished_at: Mapped[int | None] = mapped_column(sa.BigInteger)
+    heartbeat_at: Mapped[int] = mapped_column(sa.BigInteger)
+    files_total: Mapped[int] = mapped_column(sa.Integer, default=0)
+    files_checked: Mapped[int] = mapped_column(sa.Integer, default=0)
+    bytes_total: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    bytes_checked: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    missing: Mapped[int] = mapped_column(sa.Integer, default=0)
+    corrupt: Mapped[int] = mapped_column(sa.Integer, default=0)
+    orphans: Mapped[int] = mapped_column(sa.Integer, default=0)
+    error: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class AuditFinding(Base):
+    """A problem an audit found: a missing, corrupt or orphaned original."""
+
+    __tablename__ = "audit_findings"
+    __table_args__ = (sa.Index("ix_audit_findings_run_id", "run_id", "id"),)
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(
+        sa.Integer, sa.ForeignKey("audit_runs.id", ondelete="CASCADE")
+    )
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    sha256: Mapped[str] = mapped_column(sa.String(255))
+    path: Mapped[str] = mapped_column(sa.String(255))
+    size: Mapped[int | None] = mapped_column(sa.BigInteger)
+    actual_sha256: Mapped[str | None] = mapped_column(sa.String(64))
+    entity_ids: Mapped[str] = mapped_column(sa.Text, default="[]")
+
+
+class FileIntegrity(Base):
+    """Originals that failed their last check: never served until repaired or re-verified."""
+
+    __tablename__ = "file_integrity"
+
+    sha256: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    status: Mapped[str] = mapped_column(sa.String(16))
+    actual_sha256: Mapped[str | None] = mapped_column(sa.String(64))
+    run_id: Mapped[int | None] = mapped_column(sa.Integer)
+    detected_at: Mapped[int] = mapped_column(sa.BigInteger)
+
+
 configure_mappers()
 
 EntityVersion = version_class(Entity)

@@ -306,3 +306,79 @@ class Banner(BaseModel):
     service: str
     name: str
     version: str
+
+
+class Usage(BaseModel):
+    files: int = 0
+    bytes: int = 0
+
+
+class StorageReport(BaseModel):
+    """Where the store's bytes are; each original counted once, in the first class it fits."""
+
+    originals: Usage = Field(description="content of live (not trashed) entities")
+    trash: Usage = Field(description="content only trashed entities use")
+    old_versions: Usage = Field(description="content only older versions use")
+    renditions: Usage = Field(description="thumbnails and previews")
+    streams: Usage = Field(description="video streaming renditions (HLS), when present")
+    unreferenced: Usage = Field(description="originals on disk no row uses (the sweep's work)")
+    temp: Usage = Field(description="upload temp files")
+    total_bytes: int
+    entities: int
+    collections: int
+    trashed_entities: int
+
+
+class AuditStatus(StrEnum):
+    queued = "queued"
+    running = "running"
+    done = "done"
+    failed = "failed"
+    interrupted = "interrupted"
+
+
+class AuditTrigger(StrEnum):
+    manual = "manual"
+    schedule = "schedule"
+
+
+class FindingKind(StrEnum):
+    missing = "missing"
+    corrupt = "corrupt"
+    orphan = "orphan"
+
+
+class AuditFindingRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    kind: FindingKind
+    sha256: str = Field(description="the expected hash (for an orphan: its file name)")
+    path: str
+    size: int | None = None
+    actual_sha256: str | None = Field(None, description="corrupt: what the bytes hash to now")
+    entity_ids: list[int] = Field(description="entities (current or old versions) using it")
+
+
+class AuditProgress(BaseModel):
+    files_total: int
+    files_checked: int
+    bytes_total: int
+    bytes_checked: int
+    fraction: float
+
+
+class AuditRunRead(BaseModel):
+    id: int
+    status: AuditStatus
+    trigger: AuditTrigger
+    requested_by: int | None
+    created_at: int
+    started_at: int | None
+    finished_at: int | None
+    progress: AuditProgress
+    missing: int
+    corrupt: int
+    orphans: int
+    error: str | None
+    findings: list[AuditFindingRead]
+    findings_truncated: bool

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Query, Request
+from fastapi import APIRouter, BackgroundTasks, Path, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from medianest.common.security import Admin
-from medianest.media_store.routes.deps import ReadSession, WriteSession
-from medianest.media_store.schemas import ReadAuthConfig, ReadAuthUpdate, SweepResult
-from medianest.media_store.service import maintenance, settings_flag
+from medianest.media_store.routes.deps import Auditor, Ctx, ReadSession, WriteSession
+from medianest.media_store.schemas import (
+    AuditRunRead,
+    AuditTrigger,
+    ReadAuthConfig,
+    ReadAuthUpdate,
+    StorageReport,
+    SweepResult,
+)
+from medianest.media_store.service import audit, maintenance, settings_flag, storage_report
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
@@ -47,3 +54,42 @@ async def sweep_orphans(
     age = settings.sweep_min_age_s if min_age_s is None else min_age_s
     state = request.app.state
     return await run_in_threadpool(maintenance.sweep, state.db, state.store.storage, age)
+
+
+@router.get("/storage", response_model=StorageReport)
+def get_storage(_: Admin, session: ReadSession, ctx: Ctx) -> StorageReport:
+    """Bytes and files used by originals, trash, old versions, renditions, streams and temp."""
+    return storage_report.report(session, ctx.storage)
+
+
+@router.post(
+    "/audit",
+    response_model=AuditRunRead,
+    status_code=202,
+    responses={409: {"description": "an audit is already queued or running"}},
+)
+def start_audit(user: Admin, auditor: Auditor) -> AuditRunRead:
+    """Start an integrity audit: every original re-hashed; follow it at /admin/audit/{id}."""
+    return auditor.request(AuditTrigger.manual, user.id)
+
+
+@router.get(
+    "/audit/latest",
+    response_model=AuditRunRead,
+    responses={404: {"description": "no audit has run yet"}},
+)
+def latest_audit(_: Admin, session: ReadSession) -> AuditRunRead:
+    """The newest audit (running or finished) with its progress and findings."""
+    return audit.latest(session)
+
+
+@router.get(
+    "/audit/{audit_id}",
+    response_model=AuditRunRead,
+    responses={404: {"description": "no such audit"}},
+)
+def get_audit(
+    audit_id: Annotated[int, Path(ge=1, le=2**31 - 1)], _: Admin, session: ReadSession
+) -> AuditRunRead:
+    """One audit with its progress and (up to 1,000) findings."""
+    return audit.get(session, audit_id)

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from medianest.common.deps import ReadSessionDep, SessionDep
 from medianest.media_store.schemas import EntityFields
+from medianest.media_store.service.audit import AuditRunner
 from medianest.media_store.service.context import StoreContext
 
 WriteSession = SessionDep
@@ -22,6 +23,14 @@ def _context(request: Request) -> StoreContext:
 
 
 Ctx = Annotated[StoreContext, Depends(_context)]
+
+
+def _auditor(request: Request) -> AuditRunner:
+    runner: AuditRunner = request.app.state.auditor
+    return runner
+
+
+Auditor = Annotated[AuditRunner, Depends(_auditor)]
 
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}

@@ -65,7 +65,14 @@ def serve(request: Request, target: FileTarget, download: bool) -> Response:
 
 
 @router.head("/{entity_id}/file", response_class=Response, operation_id="head_file")
-@router.get("/{entity_id}/file", response_class=Response, responses=FILE_RESPONSES)
+@router.get(
+    "/{entity_id}/file",
+    response_class=Response,
+    responses={
+        **FILE_RESPONSES,
+        409: {"description": "the file failed its integrity check (audit); not served"},
+    },
+)
 def get_file(
     entity_id: EntityId,
     request: Request,

@@ -25,6 +25,7 @@ from medianest.media_store.schemas import (
     ListPagination,
     OrderBy,
 )
+from medianest.media_store.service.audit import forget_damage
 from medianest.media_store.service.context import StoreContext
 from medianest.media_store.service.counts import CountCache
 from medianest.media_store.service.hierarchy import check_parent
@@ -137,6 +138,7 @@ def create(
             return to_read(session, existing), False
     check_parent(session, fields.parent_id)
     if upload is not None and info is not None:
+        forget_damage(session, ctx.storage, upload.sha256)
         store_content(session, ctx.storage, upload, info)
     now = now_ms()
     entity = Entity(
@@ -187,6 +189,7 @@ def replace(
         check_parent(session, fields.parent_id, entity.id, entity.is_collection)
     changes: dict[str, Any] = {k: getattr(fields, k) for k in EDITABLE}
     if upload is not None and info is not None and upload.md5 != entity.md5:
+        forget_damage(session, ctx.storage, upload.sha256)
         store_content(session, ctx.storage, upload, info)
         changes |= content_fields(ctx.storage, upload, info)
     return apply_changes(session, entity, changes, user_id)

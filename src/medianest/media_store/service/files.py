@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from medianest.common.errors import NotFound
 from medianest.media_store import repository as repo
+from medianest.media_store.service.audit import check_servable
 from medianest.media_store.service.context import StoreContext
 from medianest.media_store.service.entities import require
 from medianest.media_store.storage import Rendition
@@ -43,6 +44,7 @@ def original(
     path = ctx.storage.original(row.sha256)
     if not path.exists():
         raise NotFound(f"the file of entity {entity_id} is missing")
+    check_servable(session, row.sha256, entity_id)
     name = row.original_filename or f"{entity_id}.{row.extension or 'bin'}"
     return FileTarget(path, row.mime_type or "application/octet-stream", f'"{row.md5}"', name)
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from medianest.media_store import repository as repo
 from medianest.media_store.schemas import EntityFields, EntityRead
 from medianest.media_store.service import entities
+from medianest.media_store.service.audit import repair_on_upload
 from medianest.media_store.service.context import StoreContext
 from medianest.media_store.service.ingest import analyze
 from medianest.media_store.upload import UploadedFile
@@ -31,6 +32,8 @@ def create(
     if upload is not None:
         existing = repo.by_md5(read_session, upload.md5)
         if existing is not None:
+            if existing.sha256 == upload.sha256:  # bytes an audit found damaged: heal them
+                repair_on_upload(session, read_session, ctx.storage, upload)
             return entities.to_read(read_session, existing), False
         info = analyze(ctx, upload)
     return entities.create(session, ctx, fields, upload, info, user_id)
