@@ -111,7 +111,9 @@ def test_logout_revokes_the_refresh_token(cluster: Cluster, tmp_path: Path) -> N
 
 
 def _count_in(sdk: MediaNestClient, collection: int) -> int:
-    return sdk.list_entities(1, 1, parent_id=collection).pagination.total_items
+    total = sdk.list_entities(1, 1, parent_id=collection).pagination.total_items
+    assert total is not None  # page-number lists always count
+    return total
 
 
 def test_upload_killed_midway_resumes_to_completion_without_duplicates(
@@ -194,6 +196,24 @@ def test_ls_show_and_search_by_name(cluster: Cluster, config: Path, photo_ids: l
     assert [e["id"] for e in found] == [photo_ids[1]]
     human = cluster.cli("ls", "--search", "browse-", config=config)
     assert "browse-2.jpg" in human.stdout
+
+
+def test_ls_by_cursor_and_the_admin_reports(
+    cluster: Cluster, config: Path, sdk: MediaNestClient, photo_ids: list[int]
+) -> None:
+    args = ("ls", "--media", "--search", "browse-", "--page-size", "2", "--json")
+    first = cluster.cli(*args, config=config).json()
+    assert first["next_cursor"]
+    rest = cluster.cli(*args, "--cursor", first["next_cursor"], config=config).json()
+    assert rest["next_cursor"] is None
+    assert [e["id"] for e in first["items"] + rest["items"]] == sorted(photo_ids)
+    walked = sdk.iter_entities(page_size=1, search_query="browse-", is_collection=False)
+    assert [e.id for e in walked] == sorted(photo_ids)
+    storage = cluster.cli("admin", "storage", "--json", config=config).json()
+    assert storage["originals"]["files"] >= len(photo_ids)
+    audit = cluster.cli("admin", "audit", "--wait", "--json", config=config).json()
+    assert (audit["status"], audit["corrupt"], audit["missing"]) == ("done", 0, 0)
+    assert "audit" in cluster.cli("admin", "audit", "--latest", config=config).stdout
 
 
 def test_download_writes_the_original_bytes(

@@ -58,14 +58,31 @@ def ls(
     query: Annotated[str | None, typer.Option("--search", "-s", help="Text in names")] = None,
     order_by: Annotated[str | None, typer.Option(help="create_date|added_date|id|label")] = None,
     desc: Annotated[bool, typer.Option("--desc", help="Newest / largest first")] = False,
+    taken_from: Annotated[
+        str | None, typer.Option("--from", help="Taken on or after (YYYY-MM-DD)")
+    ] = None,
+    taken_to: Annotated[str | None, typer.Option("--to", help="Taken on or before")] = None,
+    top: Annotated[bool, typer.Option("--top", help="Only the top level (no parent)")] = False,
+    md5: Annotated[str | None, typer.Option(help="The entity with this md5")] = None,
+    min_size: Annotated[int | None, typer.Option(help="File size at least (bytes)")] = None,
+    max_size: Annotated[int | None, typer.Option(help="File size at most (bytes)")] = None,
     page: Annotated[int, typer.Option(min=1)] = 1,
     page_size: Annotated[int, typer.Option(min=1, max=100)] = 20,
+    cursor: Annotated[
+        str | None, typer.Option("--cursor", help="The page after this cursor (from a previous ls)")
+    ] = None,
     json_out: Json = False,
 ) -> None:
     """List media and collections, with filters."""
     filters: EntityFilters = {"include_deleted": deleted}
     optional = {
-        "parent_id": parent,
+        "after": cursor,
+        "md5": md5,
+        "date_from": parse_when(taken_from),
+        "date_to": parse_when(taken_to),
+        "file_size_min": min_size,
+        "file_size_max": max_size,
+        "parent_id": 0 if top and parent is None else parent,
         "is_collection": collections,
         "type": media_type,
         "mime_type": mime,
@@ -82,7 +99,12 @@ def ls(
         return print_json(result)
     p = result.pagination
     table(ENTITY_COLUMNS, entity_rows(result.items))
-    out.print(f"page {p.page}/{max(p.total_pages, 1)} · {p.total_items} items", style="dim")
+    if p.total_items is not None:
+        out.print(
+            f"page {p.page}/{max(p.total_pages or 0, 1)} · {p.total_items} items", style="dim"
+        )
+    if result.next_cursor:
+        out.print(f"more: --cursor {result.next_cursor}", style="dim")
 
 
 def show(

@@ -18,17 +18,20 @@ from medianest.client._endpoints import inference as ep_inf
 from medianest.client._endpoints import store as ep_store
 from medianest.client.models import (
     Analysis,
+    AuditRunRead,
     Banner,
     ChangesPage,
     CleanupResponse,
     DuplicateGroups,
     EntityFilters,
+    EntityPage,
     EntityRead,
     FaceList,
     FaceRead,
     HealthResponse,
     JobRead,
     Jwks,
+    LabelLookupResult,
     LabelSearch,
     LookupResult,
     NearDuplicates,
@@ -39,6 +42,7 @@ from medianest.client.models import (
     SimilarFaces,
     SimilarImages,
     StatsResponse,
+    StorageReport,
     UploadResult,
     UserCreate,
     UserRead,
@@ -92,21 +96,22 @@ class AsyncMediaNestClient(AsyncCore):
 
     async def list_entities(
         self, page: int = 1, page_size: int = 20, **filters: Unpack[EntityFilters]
-    ) -> Page[EntityRead]:
+    ) -> EntityPage:
+        """One page by number, or the page after ``after=`` (a previous page's next_cursor)."""
         return await self.call(ep_store.list_entities(page, page_size, filters))
 
     async def iter_entities(
         self, page_size: int = 100, **filters: Unpack[EntityFilters]
     ) -> AsyncIterator[EntityRead]:
-        """Every matching entity, page after page."""
-        page = 1
+        """Every matching entity, following cursors (none missed or repeated under inserts)."""
+        result = await self.list_entities(1, page_size, **filters)
         while True:
-            result = await self.list_entities(page, page_size, **filters)
             for item in result.items:
                 yield item
-            if not result.pagination.has_next:
+            if result.next_cursor is None:
                 return
-            page += 1
+            filters["after"] = result.next_cursor
+            result = await self.list_entities(1, page_size, **filters)
 
     async def get_entity(self, entity_id: int, version: int | None = None) -> EntityRead:
         return await self.call(ep_store.get_entity(entity_id, version))
@@ -234,6 +239,27 @@ class AsyncMediaNestClient(AsyncCore):
             found: list[LookupResult] = await self.call(ep_store.lookup(chunk))
             out.extend(found)
         return out
+
+    async def lookup_labels(self, labels: list[str]) -> list[LabelLookupResult]:
+        """Entities labelled exactly so, per label (sent 1,000 labels at a time)."""
+        out: list[LabelLookupResult] = []
+        for start in range(0, len(labels), ep_store.LOOKUP_BATCH):
+            chunk = labels[start : start + ep_store.LOOKUP_BATCH]
+            found: list[LabelLookupResult] = await self.call(ep_store.lookup_labels(chunk))
+            out.extend(found)
+        return out
+
+    async def storage_report(self) -> StorageReport:
+        """Bytes used by originals, trash, old versions, renditions, streams (admin)."""
+        return await self.call(ep_store.storage_report())
+
+    async def start_audit(self) -> AuditRunRead:
+        """Start an integrity audit of every stored file (admin); 409 if one is running."""
+        return await self.call(ep_store.start_audit())
+
+    async def get_audit(self, audit_id: int | None = None) -> AuditRunRead:
+        """An audit's progress and findings; the latest with no id (admin)."""
+        return await self.call(ep_store.get_audit(audit_id))
 
     async def near_duplicates(
         self, entity_id: int, max_distance: int | None = None

@@ -33,6 +33,7 @@ import typer
 
 from medianest.client import _cli_inference as inference_cmds
 from medianest.client import _cli_store as store_cmds
+from medianest.client import _cli_store_admin as store_admin_cmds
 from medianest.client._cli_common import (
     EXIT_AUTH,
     EXIT_CODES_HELP,
@@ -190,6 +191,7 @@ def register(app: typer.Typer) -> None:
     """Add the user commands to the ``medianest`` app."""
     for name, command in COMMANDS.items():
         app.command(name=name, epilog=EXIT_CODES_HELP)(command)
+    app.add_typer(store_admin_cmds.admin_app, name="admin", epilog=EXIT_CODES_HELP)
 
 
 __all__ = ["COMMANDS", "Unauthorized", "register"]

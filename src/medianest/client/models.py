@@ -45,13 +45,19 @@ from medianest.inference.schemas import (
 )
 from medianest.inference.schemas import JobResponse as JobRead
 from medianest.media_store.schemas import (
+    AuditFindingRead,
+    AuditRunRead,
     Banner,
     ChangeRecord,
     ChangesPage,
     DuplicateGroup,
     DuplicateGroups,
+    EntityPage,
     EntityPatchBody,
     EntityRead,
+    LabelHit,
+    LabelLookupResult,
+    ListPagination,
     LookupRequest,
     LookupResponse,
     LookupResult,
@@ -59,6 +65,8 @@ from medianest.media_store.schemas import (
     NearDuplicates,
     ReadAuthConfig,
     ReadAuthUpdate,
+    StorageReport,
+    Usage,
     VersionRead,
 )
 
@@ -68,10 +76,22 @@ PublicKeyRead = PublicKeyResponse
 class EntityFilters(TypedDict, total=False):
     """Filters of ``GET /entity/`` (see ``media_store.schemas.EntityQuery``); all optional."""
 
+    after: str
     parent_id: int
     is_collection: bool
     type: str
     mime_type: str
+    md5: str
+    width_min: int
+    width_max: int
+    height_min: int
+    height_max: int
+    file_size_min: int
+    file_size_max: int
+    date_from: int
+    date_to: int
+    added_from: int
+    added_to: int
     include_deleted: bool
     created_after: int
     created_before: int
@@ -91,6 +111,8 @@ class UploadResult:
 
 __all__ = [
     "Analysis",
+    "AuditFindingRead",
+    "AuditRunRead",
     "BBoxRead",
     "Banner",
     "ChangeRecord",
@@ -99,6 +121,7 @@ __all__ = [
     "DuplicateGroup",
     "DuplicateGroups",
     "EntityFilters",
+    "EntityPage",
     "EntityPatchBody",
     "EntityRead",
     "FaceList",
@@ -108,9 +131,12 @@ __all__ = [
     "JobRead",
     "JobState",
     "Jwks",
+    "LabelHit",
+    "LabelLookupResult",
     "LabelMatch",
     "LabelRead",
     "LabelSearch",
+    "ListPagination",
     "LookupRequest",
     "LookupResponse",
     "LookupResult",
@@ -130,8 +156,10 @@ __all__ = [
     "SimilarImage",
     "SimilarImages",
     "StatsResponse",
+    "StorageReport",
     "TokenResponse",
     "UploadResult",
+    "Usage",
     "UserCreate",
     "UserRead",
     "UserUpdate",

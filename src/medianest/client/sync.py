@@ -20,17 +20,20 @@ from medianest.client._sync_core import SyncCore
 from medianest.client.config import Tokens, load_credentials, save_credentials, session_urls
 from medianest.client.models import (
     Analysis,
+    AuditRunRead,
     Banner,
     ChangesPage,
     CleanupResponse,
     DuplicateGroups,
     EntityFilters,
+    EntityPage,
     EntityRead,
     FaceList,
     FaceRead,
     HealthResponse,
     JobRead,
     Jwks,
+    LabelLookupResult,
     LabelSearch,
     LookupResult,
     NearDuplicates,
@@ -41,6 +44,7 @@ from medianest.client.models import (
     SimilarFaces,
     SimilarImages,
     StatsResponse,
+    StorageReport,
     UploadResult,
     UserCreate,
     UserRead,
@@ -116,20 +120,21 @@ class MediaNestClient(SyncCore):
 
     def list_entities(
         self, page: int = 1, page_size: int = 20, **filters: Unpack[EntityFilters]
-    ) -> Page[EntityRead]:
+    ) -> EntityPage:
+        """One page by number, or the page after ``after=`` (a previous page's next_cursor)."""
         return self.call(ep_store.list_entities(page, page_size, filters))
 
     def iter_entities(
         self, page_size: int = 100, **filters: Unpack[EntityFilters]
     ) -> Iterator[EntityRead]:
-        """Every matching entity, page after page."""
-        page = 1
+        """Every matching entity, following cursors (none missed or repeated under inserts)."""
+        result = self.list_entities(1, page_size, **filters)
         while True:
-            result = self.list_entities(page, page_size, **filters)
             yield from result.items
-            if not result.pagination.has_next:
+            if result.next_cursor is None:
                 return
-            page += 1
+            filters["after"] = result.next_cursor
+            result = self.list_entities(1, page_size, **filters)
 
     def get_entity(self, entity_id: int, version: int | None = None) -> EntityRead:
         return self.call(ep_store.get_entity(entity_id, version))
@@ -257,6 +262,27 @@ class MediaNestClient(SyncCore):
             found: list[LookupResult] = self.call(ep_store.lookup(chunk))
             out.extend(found)
         return out
+
+    def lookup_labels(self, labels: list[str]) -> list[LabelLookupResult]:
+        """Entities labelled exactly so, per label (sent 1,000 labels at a time)."""
+        out: list[LabelLookupResult] = []
+        for start in range(0, len(labels), ep_store.LOOKUP_BATCH):
+            chunk = labels[start : start + ep_store.LOOKUP_BATCH]
+            found: list[LabelLookupResult] = self.call(ep_store.lookup_labels(chunk))
+            out.extend(found)
+        return out
+
+    def storage_report(self) -> StorageReport:
+        """Bytes used by originals, trash, old versions, renditions, streams (admin)."""
+        return self.call(ep_store.storage_report())
+
+    def start_audit(self) -> AuditRunRead:
+        """Start an integrity audit of every stored file (admin); 409 if one is running."""
+        return self.call(ep_store.start_audit())
+
+    def get_audit(self, audit_id: int | None = None) -> AuditRunRead:
+        """An audit's progress and findings; the latest with no id (admin)."""
+        return self.call(ep_store.get_audit(audit_id))
 
     def near_duplicates(self, entity_id: int, max_distance: int | None = None) -> NearDuplicates:
         return self.call(ep_store.near_duplicates(entity_id, max_distance))

@@ -248,7 +248,7 @@ class LookupResult(BaseModel):
     is_deleted: bool | None = None
 
 
-class LabelMatch(BaseModel):
+class LabelHit(BaseModel):
     entity_id: int
     is_deleted: bool
 
@@ -258,7 +258,7 @@ class LabelLookupResult(BaseModel):
 
     label: str
     known: bool
-    entities: list[LabelMatch]
+    entities: list[LabelHit]
 
 
 class LookupResponse(BaseModel):

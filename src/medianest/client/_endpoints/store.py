@@ -19,19 +19,22 @@ from medianest.client._base import (
     parse_none,
 )
 from medianest.client.models import (
+    AuditRunRead,
     Banner,
     ChangesPage,
     DuplicateGroups,
     EntityFilters,
+    EntityPage,
     EntityPatchBody,
     EntityRead,
+    LabelLookupResult,
     LookupRequest,
     LookupResponse,
     LookupResult,
     NearDuplicates,
-    Page,
     ReadAuthConfig,
     ReadAuthUpdate,
+    StorageReport,
     UploadResult,
     VersionRead,
 )
@@ -137,9 +140,9 @@ def banner() -> Call[Banner]:
     return Call("GET", "store", "/", parse_as(Banner), auth=False)
 
 
-def list_entities(page: int, page_size: int, filters: EntityFilters) -> Call[Page[EntityRead]]:
+def list_entities(page: int, page_size: int, filters: EntityFilters) -> Call[EntityPage]:
     params = clean_params(page=page, page_size=page_size, **filters)
-    return Call("GET", "store", "/entity/", parse_as(Page[EntityRead]), params=params)
+    return Call("GET", "store", "/entity/", parse_as(EntityPage), params=params)
 
 
 def get_entity(entity_id: int, version: int | None = None) -> Call[EntityRead]:
@@ -233,6 +236,29 @@ def lookup(hashes: list[str]) -> Call[list[LookupResult]]:
 
 def _parse_lookup(response: httpx.Response) -> list[LookupResult]:
     return LookupResponse.model_validate(response.json()).results
+
+
+def lookup_labels(labels: list[str]) -> Call[list[LabelLookupResult]]:
+    body = {"labels": labels}
+    return Call("POST", "store", "/entity/lookup", _parse_label_lookup, json=body, idempotent=True)
+
+
+def _parse_label_lookup(response: httpx.Response) -> list[LabelLookupResult]:
+    return LookupResponse.model_validate(response.json()).label_results
+
+
+def storage_report() -> Call[StorageReport]:
+    return Call("GET", "store", "/admin/storage", parse_as(StorageReport))
+
+
+def start_audit() -> Call[AuditRunRead]:
+    return Call("POST", "store", "/admin/audit", parse_as(AuditRunRead))
+
+
+def get_audit(audit_id: int | None = None) -> Call[AuditRunRead]:
+    """One audit, or the latest with ``None``."""
+    path = "/admin/audit/latest" if audit_id is None else f"/admin/audit/{audit_id}"
+    return Call("GET", "store", path, parse_as(AuditRunRead))
 
 
 def near_duplicates(entity_id: int, max_distance: int | None = None) -> Call[NearDuplicates]:

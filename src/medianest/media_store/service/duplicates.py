@@ -15,7 +15,7 @@ from medianest.media_store.schemas import (
     DuplicateGroup,
     DuplicateGroups,
     LabelLookupResult,
-    LabelMatch,
+    LabelHit,
     LookupResult,
     NearDuplicate,
     NearDuplicates,
@@ -52,9 +52,9 @@ def lookup(session: Session, hashes: Sequence[str]) -> list[LookupResult]:
 
 def lookup_labels(session: Session, labels: Sequence[str]) -> list[LabelLookupResult]:
     """For each exact label: the entities carrying it (at most LABEL_MATCHES, lowest ids)."""
-    found: dict[str, list[LabelMatch]] = {}
+    found: dict[str, list[LabelHit]] = {}
     for label, entity_id, deleted in repo.by_labels(session, labels, LABEL_MATCHES):
-        found.setdefault(label, []).append(LabelMatch(entity_id=entity_id, is_deleted=deleted))
+        found.setdefault(label, []).append(LabelHit(entity_id=entity_id, is_deleted=deleted))
     return [
         LabelLookupResult(label=label, known=label in found, entities=found.get(label, []))
         for label in labels
