@@ -52,6 +52,7 @@ lock: install
 bench: install system-deps services
 	$(PY) bench/auth.py
 	$(PY) bench/ingest.py
+	$(PY) bench/store_list.py
 	$(PY) bench/job_queue.py
 	$(PY) bench/inference.py
 	$(PY) bench/vector_search.py
