@@ -31,6 +31,8 @@ class Entity(Base):
         sa.Index("uq_entities_md5", "md5", unique=True),
         sa.Index("ix_entities_sha256", "sha256"),
         sa.Index("ix_entities_parent_id", "parent_id", "is_deleted", "id"),
+        # an album's timeline (capture date order, cursor pages) without sorting the album
+        sa.Index("ix_entities_parent_create_date", "parent_id", "is_deleted", "create_date", "id"),
         sa.Index("ix_entities_deleted_id", "is_deleted", "id"),
         sa.Index("ix_entities_deleted_create_date", "is_deleted", "create_date", "id"),
         sa.Index("ix_entities_deleted_added_date", "is_deleted", "added_date", "id"),

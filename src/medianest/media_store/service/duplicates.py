@@ -14,8 +14,8 @@ from medianest.media_store import repository as repo
 from medianest.media_store.schemas import (
     DuplicateGroup,
     DuplicateGroups,
-    LabelLookupResult,
     LabelHit,
+    LabelLookupResult,
     LookupResult,
     NearDuplicate,
     NearDuplicates,

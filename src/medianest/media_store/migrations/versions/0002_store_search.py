@@ -1,4 +1,4 @@
-"""text search index (FTS5 trigram / pg_trgm) and keyset list indexes
+"""text search index (FTS5 trigram / pg_trgm) and an album timeline index
 
 Revision ID: 0002_store_search
 Revises: 0001
@@ -24,6 +24,11 @@ def _execute(sql: str) -> None:
 
 
 def upgrade() -> None:
+    op.create_index(
+        "ix_entities_parent_create_date",
+        "entities",
+        ["parent_id", "is_deleted", "create_date", "id"],
+    )
     if op.get_bind().dialect.name == "sqlite":
         search_index.create_sqlite(_execute)  # the 'rebuild' backfills existing rows
     else:
@@ -35,3 +40,4 @@ def downgrade() -> None:
         search_index.drop_sqlite(_execute)
     else:
         search_index.drop_postgresql(_execute)
+    op.drop_index("ix_entities_parent_create_date", table_name="entities")
