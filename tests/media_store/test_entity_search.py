@@ -102,3 +102,18 @@ def test_migration_backfills_the_index(db_factory: DatabaseFactory) -> None:
         assert more is False
     finally:
         db.dispose()
+
+
+def test_search_with_many_matches_walks_the_order_index_same_results(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = [store.collection(f"beach {n}")["id"] for n in range(5)]
+    store.collection("mountain")
+    params = {"search_query": "beach", "order_by": "label", "order": "desc", "page_size": 2}
+    sorted_ = _ids(store, **params)
+    monkeypatch.setattr(repo, "SORT_MATCHES_MAX", 1)  # "many" matches: the index walk
+    assert _ids(store, **params) == sorted_ == ids[::-1][:2]
+    assert _ids(store, **params, is_collection=True) == sorted_
+    body = store.client.get("/entity/", params=params).json()
+    after = store.client.get("/entity/", params={**params, "after": body["next_cursor"]}).json()
+    assert [e["id"] for e in after["items"]] == ids[::-1][2:4]

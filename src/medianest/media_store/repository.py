@@ -13,6 +13,7 @@ from medianest.media_store.models import Change, ConfigItem, Entity, EntityVersi
 from medianest.media_store.schemas import EntityQuery, KeysetCursor, OrderBy, SortOrder
 
 AnyEntity = Any  # Entity or EntityVersion: same column names
+SORT_MATCHES_MAX = 1000  # text matches worth fetching and sorting (SQLite); above: walk an index
 
 
 def get(session: Session, entity_id: int, for_update: bool = False) -> Entity | None:
@@ -47,17 +48,32 @@ def _contains(column: Any, needle: str, sqlite: bool) -> Any:
     return column.ilike(_like_pattern(needle))
 
 
-def _search(cls: Any, needle: str, sqlite: bool) -> Any:
+def _search(cls: Any, needle: str, sqlite: bool, walk_order: bool = False) -> Any:
     """Substring match in label, description or original filename, through the text index.
 
     SQLite: the FTS5 trigram table (a phrase query is a substring match; needs 3+ characters,
     shorter needles scan). PostgreSQL: ILIKE, served by the pg_trgm GIN index. Version rows
-    have no index and are scanned.
+    have no index and are scanned. ``walk_order`` (SQLite, many matches): the unary + keeps the
+    planner from fetching every match by id and sorting them; it walks the order's index instead
+    and tests membership, which stops after one page.
     """
     if sqlite and cls is Entity and len(needle) >= search_index.MIN_CHARS:
-        return Entity.id.in_(search_index.sqlite_match(needle))
+        matches = search_index.sqlite_match(needle)
+        if walk_order:
+            return sa.literal_column("+entities.id", sa.Integer).in_(matches)
+        return Entity.id.in_(matches)
     cols = (cls.label, cls.description, cls.original_filename)
     return sa.or_(*(_contains(c, needle, sqlite) for c in cols))
+
+
+def _walk_order(session: Session, cls: Any, q: EntityQuery, sqlite: bool) -> bool:
+    """Whether a SQLite text search in a date or label order matches too many rows to sort."""
+    needle = q.search_query
+    if not (sqlite and cls is Entity and needle and q.order_by is not OrderBy.id):
+        return False
+    if len(needle) < search_index.MIN_CHARS:
+        return False
+    return search_index.sqlite_has_more_than(session, needle, SORT_MATCHES_MAX)
 
 
 def _ranges(cls: Any, q: EntityQuery) -> list[Any]:
@@ -81,7 +97,13 @@ def _ranges(cls: Any, q: EntityQuery) -> list[Any]:
     return conds
 
 
-def _filtered(cls: Any, q: EntityQuery, sqlite: bool = False) -> list[Any]:
+def _filtered(
+    cls: Any, q: EntityQuery, sqlite: bool = False, walk_order: bool = False
+) -> list[Any]:
+    # walk_order: equality filters that could drive the plan are hidden from the planner (+col)
+    def column(name: str) -> Any:
+        return sa.literal_column(f"+entities.{name}") if walk_order else getattr(cls, name)
+
     conds: list[Any] = []
     if not q.include_deleted:
         conds.append(cls.is_deleted == sa.false())  # '= false' can use an index, 'IS' cannot
@@ -92,14 +114,14 @@ def _filtered(cls: Any, q: EntityQuery, sqlite: bool = False) -> list[Any]:
     if q.is_collection is not None:
         conds.append(cls.is_collection == q.is_collection)
     if q.type is not None:
-        conds.append(cls.type == q.type.value)
+        conds.append(column("type") == q.type.value)
     if q.mime_type is not None:
-        conds.append(cls.mime_type == q.mime_type)
+        conds.append(column("mime_type") == q.mime_type)
     if q.md5 is not None:
         conds.append(cls.md5 == q.md5.lower())
     conds += _ranges(cls, q)
     if q.search_query:
-        conds.append(_search(cls, q.search_query, sqlite))
+        conds.append(_search(cls, q.search_query, sqlite, walk_order))
     return conds
 
 
@@ -169,7 +191,8 @@ def list_entities(
     """
     cls = _nth_versions(q.version) if q.version else Entity
     sqlite = session.get_bind().dialect.name == "sqlite"
-    conds, order, wanted = _filtered(cls, q, sqlite), _ordering(cls, q), q.page_size + 1
+    conds = _filtered(cls, q, sqlite, _walk_order(session, cls, q, sqlite))
+    order, wanted = _ordering(cls, q), q.page_size + 1
     if cursor is not None:
         rows: list[AnyEntity] = []
         for segment in _after(cls, q, cursor, sqlite):

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 MIN_CHARS = 3  # the trigram tokenizer cannot match shorter needles
 FTS_TABLE = "entities_fts"
@@ -76,6 +77,13 @@ def sqlite_match(needle: str) -> sa.Select[tuple[int]]:
     fts = sa.table(FTS_TABLE, sa.column("rowid", sa.Integer))
     match = sa.text(f"{FTS_TABLE} MATCH :fts_phrase").bindparams(fts_phrase=phrase)
     return sa.select(fts.c.rowid).where(match)
+
+
+def sqlite_has_more_than(session: Session, needle: str, limit: int) -> bool:
+    """Whether more than ``limit`` entities contain ``needle`` (stops counting after limit+1)."""
+    matches = sqlite_match(needle).limit(limit + 1).subquery()
+    found = session.scalar(sa.select(sa.func.count()).select_from(matches)) or 0
+    return int(found) > limit
 
 
 def is_index_table(name: str | None) -> bool:
