@@ -34,11 +34,14 @@ def service_available(name: ServiceName) -> bool:
 
 
 def serve_service(name: ServiceName, host: str, port: int, workers: int = 1) -> None:
+    import os
+
     import uvicorn
 
     from medianest.common.logging import configure_logging
     from medianest.common.settings import CommonSettings
 
+    os.environ["MEDIANEST_BIND_HOST"] = host  # demo mode checks where the app listens
     common = CommonSettings()
     configure_logging(common.log_level, common.log_json)
     uvicorn.run(

@@ -11,6 +11,9 @@ from dataclasses import dataclass
 from typing import TypedDict
 
 from medianest.authentication.schemas import (
+    ApiKeyCreate,
+    ApiKeyCreated,
+    ApiKeyRead,
     Jwks,
     PasswordChange,
     PasswordReset,
@@ -91,6 +94,9 @@ class UploadResult:
 
 __all__ = [
     "Analysis",
+    "ApiKeyCreate",
+    "ApiKeyCreated",
+    "ApiKeyRead",
     "BBoxRead",
     "Banner",
     "ChangeRecord",
