@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from medianest.media_store.media import MediaAnalyzer
 from medianest.media_store.storage import Storage
+from medianest.media_store.streams import StreamBuilder
 
 
 @dataclass(frozen=True)
@@ -13,3 +14,4 @@ class StoreContext:
     storage: Storage
     analyzer: MediaAnalyzer
     near_duplicate_distance: int = 8
+    streams: StreamBuilder | None = None  # None: video streaming is off
