@@ -51,7 +51,9 @@ def _master(store: Store, entity_id: int, timeout: float = 120) -> str:
     return text
 
 
-def _check_stream(store: Store, entity_id: int, tmp: Path, source: Path) -> list[hc.Variant]:
+def _check_stream(
+    store: Store, entity_id: int, tmp: Path, source: Path, audio: bool = True
+) -> list[hc.Variant]:
     master = _master(store, entity_id)
     variants = hc.parse_master(master)
     source_info = hc.ffprobe(source)
@@ -74,7 +76,7 @@ def _check_stream(store: Store, entity_id: int, tmp: Path, source: Path) -> list
             info = hc.ffprobe(path)
             codecs = {s["codec_type"]: s["codec_name"] for s in info["streams"]}
             assert codecs["video"] == "h264"
-            assert codecs.get("audio") == "aac"
+            assert codecs.get("audio") == ("aac" if audio else None)
             video = next(s for s in info["streams"] if s["codec_type"] == "video")
             assert (video["width"], video["height"]) == (variant.width, variant.height)
             assert int(video["nb_read_frames"]) > 0
@@ -105,6 +107,17 @@ def test_ladder_has_lower_rungs_and_stops_at_the_source(
     variants = _check_stream(store, entity["id"], tmp_path, source)
     assert [(v.width, v.height) for v in variants] == [(426, 240), (640, 360)]
     assert variants[0].bandwidth < variants[1].bandwidth
+
+
+def test_portrait_phone_video_without_sound_keeps_its_orientation(
+    make_store: StoreFactory, tmp_path: Path
+) -> None:
+    store = make_store()
+    source = mf.video_file(tmp_path / "portrait.mov", "mov", size=(320, 240), rotate=90)
+    entity = _upload(store, source)
+    variants = _check_stream(store, entity["id"], tmp_path, source, audio=False)
+    assert [(v.width, v.height) for v in variants] == [(240, 320)]
+    assert "mp4a" not in variants[0].codecs
 
 
 def test_playback_mp4_plays_in_a_browser_with_range_and_head(
