@@ -11,9 +11,11 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
 from medianest.authentication.app import create_app as create_auth_app
 from medianest.authentication.db import MIGRATIONS_DIR
+from medianest.cli import app as cli_app
 from medianest.common.app import build_app, no_lifespan, token_verifier_for
 from medianest.common.demo import WARNING, DemoModeRefused, is_loopback_host
 from medianest.common.security import Admin, StoreWrite
@@ -134,5 +136,20 @@ def test_serve_refuses_demo_mode_on_a_public_interface(tmp_path: Path, service: 
         check=False,
     )
     assert proc.returncode != 0
-    assert "only allowed when every service listens on a loopback address" in proc.stderr
-    assert "0.0.0.0" in proc.stderr
+    assert proc.stderr.startswith("error: MEDIANEST_AUTH_DISABLED=true is only allowed when")
+    assert "the service listens on 0.0.0.0" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.unit
+def test_up_refuses_demo_mode_on_a_public_interface(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MEDIANEST_HOME", str(tmp_path))
+    monkeypatch.setenv("MEDIANEST_AUTH_DISABLED", "true")
+    for var in ("MEDIANEST_AUTH_URL", "MEDIANEST_MEDIA_STORE_URL", "MEDIANEST_INFERENCE_URL"):
+        monkeypatch.delenv(var, raising=False)
+    result = CliRunner().invoke(cli_app, ["up", "--host", "0.0.0.0", "--workers", "0"])
+    assert result.exit_code == 2
+    assert "only allowed when every service listens on a loopback address" in result.output
+    assert list(tmp_path.iterdir()) == []  # nothing was started or created

@@ -57,17 +57,25 @@ def _problems(settings: CommonSettings) -> list[str]:
     return problems
 
 
+def refusal(settings: CommonSettings) -> str | None:
+    """Why demo mode may not start with these settings (None: it may, or auth is on)."""
+    if not settings.auth_disabled:
+        return None
+    problems = _problems(settings)
+    if not problems:
+        return None
+    return (
+        "MEDIANEST_AUTH_DISABLED=true is only allowed when every service listens on a "
+        "loopback address (127.0.0.1, ::1, localhost): " + "; ".join(problems)
+    )
+
+
 def check_demo_mode(settings: CommonSettings, service: str) -> None:
     """Refuse demo mode off loopback; otherwise log the warning loudly. No-op when auth is on."""
-    if not settings.auth_disabled:
-        return
-    problems = _problems(settings)
-    if problems:
-        raise DemoModeRefused(
-            "MEDIANEST_AUTH_DISABLED=true is only allowed when every service listens on a "
-            "loopback address (127.0.0.1, ::1, localhost): " + "; ".join(problems)
-        )
-    log.warning(WARNING, extra={"service": service, "auth": "disabled"})
+    if (reason := refusal(settings)) is not None:
+        raise DemoModeRefused(reason)
+    if settings.auth_disabled:
+        log.warning(WARNING, extra={"service": service, "auth": "disabled"})
 
 
 class HealthAuth(BaseModel):
