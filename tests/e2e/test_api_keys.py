@@ -7,6 +7,7 @@ and no key ever reaches a log."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -151,6 +152,32 @@ def test_keys_work_on_the_store_within_scopes_and_owner_permissions(
     env_key = {**env, "MEDIANEST_CONFIG_DIR": str(tmp_path / "empty"), "MEDIANEST_API_KEY": r}
     run = subprocess.run([*cli, "whoami", "--json"], env=env_key, capture_output=True, text=True)
     assert '"username": "alice"' in run.stdout, run.stderr
+
+    # keys managed from the CLI (a password session; a key cannot create keys)
+    pw_env = {
+        **env,
+        "MEDIANEST_CONFIG_DIR": str(tmp_path / "pw"),
+        "MEDIANEST_PASSWORD": "alice-password-1",
+    }
+    run = subprocess.run([*cli, "login", "-u", "alice"], env=pw_env, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    create = [*cli, "api-key", "create", "from cli", "-p", "media_store_read", "--json"]
+    run = subprocess.run(create, env=pw_env, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    made = json.loads(run.stdout)
+    assert made["key"].startswith("mnk_")
+    run = subprocess.run(
+        [*cli, "api-key", "list", "--json"], env=pw_env, capture_output=True, text=True
+    )
+    assert made["id"] in [k["id"] for k in json.loads(run.stdout)]
+    assert made["key"] not in run.stdout
+    revoke = [*cli, "api-key", "revoke", str(made["id"])]
+    assert subprocess.run(revoke, env=pw_env, capture_output=True, text=True).returncode == 0
+    assert httpx.get(f"{store}/entity/", headers={"X-API-Key": made["key"]}).status_code == 401
+    run = subprocess.run(
+        create, env={**env_key, "MEDIANEST_API_KEY": r}, capture_output=True, text=True
+    )
+    assert run.returncode == 3  # 403: an API key cannot create keys
 
     # the owner is demoted: the write key can no longer write (no cache on this store)
     resp = httpx.put(
