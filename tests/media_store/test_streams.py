@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from medianest.media_store.streams import StreamBuilder
 from tests.media_store import hls_check as hc
 from tests.media_store import media_factory as mf
 from tests.media_store.conftest import Store, StoreFactory
@@ -280,3 +281,23 @@ def test_a_killed_ffmpeg_is_retried_and_no_half_stream_is_served(
     assert any("SIGKILL" in str(getattr(r, "error", "")) for r in caplog.records)
     assert len(pids.read_text().split()) > 1  # ffmpeg ran again
     assert [p.name for p in streams.iterdir()] == [entity["sha256"]]  # no work folder left
+
+
+def test_stopping_the_store_kills_a_running_ffmpeg_and_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = hc.clip(tmp_path / "c.mp4", duration=1.0)
+    box = tmp_path / "box"
+    box.mkdir()
+    real = shutil.which("ffmpeg")
+    assert real
+    (box / "ffmpeg").write_text(HOLD.format(box=box, real=real))  # held until "go": forever
+    (box / "ffmpeg").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{box}{os.pathsep}{os.environ['PATH']}")
+    builder = StreamBuilder(tmp_path / "streams", [480])
+    assert builder.request("a" * 64, lambda: source)
+    wait_until((box / "pids").exists, "the transcoding ffmpeg", 60)
+    pid = int((box / "pids").read_text().split()[0])
+    builder.close()  # returns once the held ffmpeg is killed
+    assert not Path(f"/proc/{pid}").exists()  # killed and reaped
+    assert list((tmp_path / "streams").iterdir()) == []  # no work folder, no failure marker

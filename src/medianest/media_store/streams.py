@@ -60,11 +60,14 @@ class StreamBuilder:
         self.root.mkdir(parents=True, exist_ok=True)
         self._pending: set[str] = set()
         self._lock = threading.Lock()
+        self._stop = threading.Event()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="streams")
         self._remove_leftovers()
 
     def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        """Stop: queued builds are dropped, a running ffmpeg is killed (its work folder goes)."""
+        self._stop.set()
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
     def folder(self, sha256: str) -> Path:
         return self.root / sha256
@@ -119,9 +122,11 @@ class StreamBuilder:
         work = self.root / f"{WORK_PREFIX}{sha256}-{uuid.uuid4().hex[:8]}"
         work.mkdir()
         try:
-            hls.build(src, work, self.rungs, timeout=self.timeout_s)
+            hls.build(src, work, self.rungs, timeout=self.timeout_s, stop=self._stop)
             self._publish(sha256, work, src)
             log.info("video stream made", extra={"sha256": sha256, "attempt": attempt})
+            return True
+        except hls.Cancelled:
             return True
         except MediaToolError as exc:
             log.warning(

@@ -12,6 +12,9 @@ from __future__ import annotations
 import math
 import os
 import subprocess
+import tempfile
+import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,17 +95,20 @@ def build(
     ffmpeg_path: str = "ffmpeg",
     ffprobe_path: str = "ffprobe",
     timeout: float = 3600.0,
+    stop: threading.Event | None = None,
 ) -> list[Rung]:
     """Write the master playlist, one variant playlist and its segments per rung, and
-    ``playback.mp4`` (the top rung) into ``out_dir`` (which must exist and be empty)."""
+    ``playback.mp4`` (the top rung) into ``out_dir`` (which must exist and be empty).
+    Setting ``stop`` kills the running ffmpeg (``Cancelled``)."""
+    stop = stop or threading.Event()
     source = inspect(src, ffprobe_path)
     made = []
     for short in ladder(source.short_side, rungs):
         width, height = _scaled(source, short)
         name = f"{short}p"
         mp4 = out_dir / f"{name}.mp4"
-        _run(_encode_cmd(ffmpeg_path, src, mp4, source, width, height), timeout)
-        _run(_segment_cmd(ffmpeg_path, mp4, out_dir, name), timeout)
+        _run(_encode_cmd(ffmpeg_path, src, mp4, source, width, height), timeout, stop)
+        _run(_segment_cmd(ffmpeg_path, mp4, out_dir, name), timeout, stop)
         bandwidth = int(mp4.stat().st_size * 8 / max(source.duration, 0.1) * 1.2)
         made.append(Rung(name, width, height, max(bandwidth, 1)))
     top = out_dir / f"{made[-1].name}.mp4"
@@ -149,15 +155,32 @@ def master_playlist(rungs: Sequence[Rung], has_audio: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _run(cmd: list[str], timeout: float) -> None:
-    try:
-        done = subprocess.run(cmd, capture_output=True, timeout=timeout, check=False)
-    except subprocess.TimeoutExpired as exc:
-        raise MediaDecodeError(f"ffmpeg timed out after {math.ceil(timeout)} s") from exc
-    except OSError as exc:
-        raise MediaToolError(f"cannot run ffmpeg: {exc}") from exc
-    if done.returncode < 0:
-        raise MediaToolError(f"ffmpeg was killed by {_signal_name(-done.returncode)}")
-    if done.returncode != 0:
-        detail = done.stderr.decode("utf-8", "replace").strip()[-_STDERR_LIMIT:]
-        raise MediaDecodeError(f"ffmpeg failed (exit {done.returncode}): {detail or 'no output'}")
+def _wait(proc: subprocess.Popen[bytes], timeout: float, stop: threading.Event) -> None:
+    deadline = time.monotonic() + timeout
+    while proc.poll() is None:
+        if stop.wait(0.2) or time.monotonic() > deadline:
+            proc.kill()
+            proc.wait()
+            if stop.is_set():
+                raise Cancelled("stopped")
+            raise MediaDecodeError(f"ffmpeg timed out after {math.ceil(timeout)} s")
+
+
+class Cancelled(MediaToolError):
+    """The build was stopped (the service is shutting down); not the file's fault."""
+
+
+def _run(cmd: list[str], timeout: float, stop: threading.Event) -> None:
+    with tempfile.TemporaryFile() as errors:  # a file, not a pipe: a chatty ffmpeg never blocks
+        try:
+            proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=errors)
+        except OSError as exc:
+            raise MediaToolError(f"cannot run ffmpeg: {exc}") from exc
+        _wait(proc, timeout, stop)
+        errors.seek(0)
+        stderr = errors.read()
+    if proc.returncode < 0:
+        raise MediaToolError(f"ffmpeg was killed by {_signal_name(-proc.returncode)}")
+    if proc.returncode != 0:
+        detail = stderr.decode("utf-8", "replace").strip()[-_STDERR_LIMIT:]
+        raise MediaDecodeError(f"ffmpeg failed (exit {proc.returncode}): {detail or 'no output'}")
