@@ -8,7 +8,6 @@ import hashlib
 import json
 import logging
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import jwt
@@ -18,21 +17,13 @@ from sqlalchemy import create_engine, text, update
 
 from medianest.authentication.app import create_app
 from medianest.authentication.config import Settings
-from medianest.authentication.db import MIGRATIONS_DIR
 from medianest.authentication.models import ApiKey
 from medianest.common.db import normalise_url
 from medianest.common.logging import JsonFormatter
-from tests.authentication.conftest import ADMIN_PASSWORD, MakeUser, bearer, login, make_settings
-from tests.conftest import DatabaseFactory
+from tests.authentication.conftest import ADMIN_PASSWORD, MakeUser, bearer, login
 
 pytestmark = [pytest.mark.auth, pytest.mark.integration]
 Headers = dict[str, str]
-
-
-@pytest.fixture
-def settings(db_factory: DatabaseFactory, tmp_path: Path) -> Settings:
-    # no key cache at the auth service itself, so every request re-checks the key
-    return make_settings(tmp_path / "home", db_factory.url(MIGRATIONS_DIR), api_key_cache_s=0)
 
 
 def _user_headers(client: TestClient, make_user: MakeUser, perms: list[str]) -> Headers:
@@ -177,6 +168,7 @@ def test_wildcard_key_of_a_user_gets_exactly_the_user_permissions(
 def test_revoked_key_is_refused(client: TestClient, make_user: MakeUser) -> None:
     headers = _user_headers(client, make_user, ["media_store_read"])
     created = _create(client, headers)
+    assert client.get("/users/me", headers=bearer(created["key"])).status_code == 200
     resp = client.delete(f"/users/me/api-keys/{created['id']}", headers=headers)
     assert resp.status_code == 204
     resp = client.post("/auth/api-key-token", headers={"X-API-Key": created["key"]})

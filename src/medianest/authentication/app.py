@@ -59,8 +59,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         verifier = TokenVerifier(
             OwnKeyProvider(ctx.keys), settings.token_issuer, settings.token_audience
         )
+        # no cache here: the auth service has the truth at hand, so a key revoked or an owner
+        # demoted is refused by it at once (other services: within MEDIANEST_API_KEY_CACHE_S)
         exchange = LocalExchange(db, settings, ctx.keys)
-        verifier.api_keys = ApiKeyAuthenticator(exchange, verifier, settings.api_key_cache_s)
+        verifier.api_keys = ApiKeyAuthenticator(exchange, verifier, cache_s=0)
         app.state.token_verifier = verifier
         if settings.auth_disabled:
             app.state.demo_user = await anyio.to_thread.run_sync(demo_user, db, settings)
