@@ -77,7 +77,8 @@ def test_set_password_with_prompt(cli: typer.Typer, tmp_path: Path) -> None:
     [
         (["user", "create", "bad name", "--password", "long-enough"], 2),
         (["user", "create", "okname", "--password", "short"], 2),
-        (["user", "create", "okname", "--password", "long-enough", "-p", "root"], 2),
+        (["user", "create", "okname", "--password", "long-enough", "-p", "root!"], 2),
+        (["user", "grant", "admin", "bad perm"], 2),
         (["user", "grant", "nobody", "media_store_read"], 1),
         (["user", "set-password", "nobody", "--password", "long-enough"], 1),
     ],

@@ -27,15 +27,21 @@ def test_banner(client: TestClient) -> None:
 
 
 def test_health_reports_database(client: TestClient) -> None:
-    assert client.get("/health").json() == {"status": "ok", "database": "ok"}
+    assert client.get("/health").json() == {
+        "status": "ok",
+        "database": "ok",
+        "auth": "enabled",
+        "warning": None,
+    }
 
 
 def test_permissions_lists_every_known_permission(client: TestClient) -> None:
     body = client.get("/auth/permissions").json()
     names = [p["name"] for p in body]
     assert {"media_store_read", "media_store_write", "ai_inference_support"} <= set(names)
-    assert names == [p.value for p in Permission]
-    assert all(p["description"] == DESCRIPTIONS[Permission(p["name"])] for p in body)
+    assert names == [*(p.value for p in Permission), "*"]
+    known = [p for p in body if p["name"] != "*"]
+    assert all(p["description"] == DESCRIPTIONS[Permission(p["name"])] for p in known)
 
 
 def test_every_route_is_public_on_purpose_or_declares_bearer_auth(client: TestClient) -> None:

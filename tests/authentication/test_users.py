@@ -72,7 +72,10 @@ def test_rename_user(
         {"username": "émile", "password": "long-enough"},
         {"username": "okname", "password": "short"},
         {"username": "okname", "password": "p" * 257},
-        {"username": "okname", "password": "long-enough", "permissions": ["root"]},
+        {"username": "okname", "password": "long-enough", "permissions": ["root!"]},
+        {"username": "okname", "password": "long-enough", "permissions": ["a b"]},
+        {"username": "okname", "password": "long-enough", "permissions": [""]},
+        {"username": "okname", "password": "long-enough", "permissions": ["p" * 65]},
         {"username": "okname", "password": "long-enough", "is_superuser": True},
         {"username": "okname"},
         {"username": 12345, "password": "long-enough"},
@@ -202,3 +205,14 @@ def test_oversize_body_gets_422_not_500(client: TestClient, admin_headers: dict[
     resp = client.post("/users/", json=body, headers=admin_headers)
     assert resp.status_code == 422
     assert len(resp.content) < 100_000  # the error does not echo the input back
+
+
+def test_any_well_formed_permission_and_the_wildcard_can_be_granted(
+    client: TestClient, make_user: MakeUser
+) -> None:
+    perms = ["*", "app.export", "photos:share", "media_store_read", "X_1"]
+    created = make_user("carol", permissions=perms)
+    assert created["permissions"] == sorted(perms)
+    token = login(client, "carol", "alice-password")["access_token"]
+    me = client.get("/users/me", headers=bearer(token)).json()
+    assert me["permissions"] == sorted(perms)

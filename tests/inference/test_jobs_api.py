@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from medianest.inference.app import create_app
 from medianest.inference.config import Settings
 from tests.conftest import TokenMinter
 from tests.inference.standin import Media, StandinStore, jpeg_bytes
@@ -282,3 +284,14 @@ def test_batched_report_is_bounded_and_needs_the_worker_permission(
     assert client.post("/worker/report", json=empty, headers=worker_headers).status_code == 422
     many = {"worker_id": "w1", "reports": [{"job_id": f"j{i}", "result": {}} for i in range(101)]}
     assert client.post("/worker/report", json=many, headers=worker_headers).status_code == 422
+
+
+def test_health_says_when_authentication_is_disabled(
+    make_settings: Callable[..., Settings],
+) -> None:
+    settings = make_settings(auth_disabled=True, bind_host="127.0.0.1")
+    with TestClient(create_app(settings)) as client:
+        body = client.get("/health").json()
+        assert body["auth"] == "disabled"
+        assert "AUTHENTICATION IS DISABLED" in body["warning"]
+        assert client.get("/admin/stats").status_code == 200  # anonymous is admin

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from medianest.media_store.app import create_app
-from tests.media_store.conftest import Store
+from tests.media_store.conftest import Store, StoreFactory
 
 pytestmark = [pytest.mark.media_store]
 
@@ -38,3 +38,18 @@ def test_health_reports_database_and_free_disk(store: Store) -> None:
     assert body["status"] == "ok"
     assert body["database"] == "ok"
     assert body["free_disk_bytes"] > 0
+
+
+def test_health_says_authentication_is_on(store: Store) -> None:
+    body = store.client.get("/health").json()
+    assert body["auth"] == "enabled"
+    assert body["warning"] is None
+
+
+def test_demo_mode_store_serves_anonymous_writes_and_says_so(make_store: StoreFactory) -> None:
+    demo = make_store(auth_disabled=True, bind_host="127.0.0.1")
+    body = demo.client.get("/health").json()
+    assert body["auth"] == "disabled"
+    assert "AUTHENTICATION IS DISABLED" in body["warning"]
+    resp = demo.client.post("/entity/", data={"is_collection": "true", "label": "demo"})
+    assert resp.status_code == 201

@@ -25,7 +25,7 @@ from medianest.authentication.service import UserService
 from medianest.authentication.throttle import LoginThrottle
 from medianest.authentication.tokens import issue_access
 from medianest.common.db import Database
-from medianest.common.permissions import Permission
+from medianest.common.permissions import check_names
 
 log = logging.getLogger("medianest.authentication.bootstrap")
 
@@ -98,8 +98,7 @@ def _upsert_account(
     users = UserService(session, passwords, LoginThrottle())
     user = repo.get_user_by_username(session, username)
     if user is None:
-        wanted = [Permission(p) for p in perms]
-        users.create(UserCreate(username=username, password=password, permissions=wanted))
+        users.create(UserCreate(username=username, password=password, permissions=perms))
         return
     user.is_active = True
     users.set_permissions(user, perms)
@@ -109,7 +108,7 @@ def _upsert_account(
 def ensure_service_account(settings: Settings, username: str, permissions: list[str]) -> str:
     """Create or reset a machine account with exactly ``permissions``; return its new password."""
     password = generate_password()
-    perms = [Permission(p).value for p in permissions]  # ValueError for an unknown permission
+    perms = check_names(permissions)  # ValueError for a malformed name
     with open_database(settings) as db, db.sessions.begin() as session:
         _upsert_account(session, passwords_for(settings), username, perms, password)
     return password

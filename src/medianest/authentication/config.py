@@ -18,6 +18,9 @@ class Settings(CommonSettings):
     database_url: str | None = None
     access_token_ttl_s: int = Field(default=900, ge=10, le=86_400)
     refresh_token_ttl_s: int = Field(default=30 * 86_400, ge=60, le=365 * 86_400)
+    # lifetime of the access tokens API keys are exchanged for (never above access_token_ttl_s)
+    api_key_token_ttl_s: int = Field(default=300, ge=10, le=86_400)
+    api_keys_per_user: int = Field(default=100, ge=1, le=10_000)
     private_key_path: Path | None = None
     # The auth service writes this file; other services read the same MEDIANEST_PUBLIC_KEY_PATH.
     public_key_path: Path | None = Field(
@@ -53,3 +56,6 @@ class Settings(CommonSettings):
 
     def admin_password_file(self) -> Path:
         return self.home / "admin-password"
+
+    def key_token_ttl_s(self) -> int:
+        return min(self.api_key_token_ttl_s, self.access_token_ttl_s)

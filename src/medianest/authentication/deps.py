@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from medianest.authentication.apikeys import ApiKeyService
 from medianest.authentication.context import AuthContext
 from medianest.authentication.service import UserService
 from medianest.authentication.tokens import TokenService
@@ -29,6 +30,10 @@ def get_read_users(session: ReadSessionDep, ctx: ContextDep) -> UserService:
     return UserService(session, ctx.passwords, ctx.throttle)
 
 
+def get_api_keys(session: SessionDep, ctx: ContextDep) -> ApiKeyService:
+    return ApiKeyService(session, ctx.settings)
+
+
 def get_tokens(request: Request, ctx: ContextDep) -> TokenService:
     return TokenService(request.app.state.db, ctx)
 
@@ -36,6 +41,7 @@ def get_tokens(request: Request, ctx: ContextDep) -> TokenService:
 Users = Annotated[UserService, Depends(get_users)]
 ReadUsers = Annotated[UserService, Depends(get_read_users)]
 Tokens = Annotated[TokenService, Depends(get_tokens)]
+ApiKeys = Annotated[ApiKeyService, Depends(get_api_keys)]
 
 
 def require_active_admin(user: Admin, users: Users) -> TokenUser:

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session
 
-from medianest.authentication.models import RefreshToken, User
+from medianest.authentication.models import ApiKey, RefreshToken, User
 
 
 def get_user(session: Session, user_id: int) -> User | None:
@@ -39,13 +39,14 @@ def count_active_admins(session: Session, except_id: int | None = None) -> int:
     return len(session.scalars(stmt.with_for_update()).all())
 
 
-def add(session: Session, obj: User | RefreshToken) -> None:
+def add(session: Session, obj: User | RefreshToken | ApiKey) -> None:
     session.add(obj)
     session.flush()
 
 
 def delete_user(session: Session, user: User) -> None:
     session.execute(delete(RefreshToken).where(RefreshToken.user_id == user.id))
+    session.execute(delete(ApiKey).where(ApiKey.user_id == user.id))
     session.delete(user)
     session.flush()
 
@@ -76,6 +77,31 @@ def revoke_user_tokens(session: Session, user_id: int, now: datetime) -> None:
         .where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))
         .values(revoked_at=now)
     )
+
+
+def list_api_keys(session: Session, user_id: int) -> Sequence[ApiKey]:
+    return session.scalars(
+        select(ApiKey).where(ApiKey.user_id == user_id).order_by(ApiKey.id)
+    ).all()
+
+
+def count_api_keys(session: Session, user_id: int) -> int:
+    stmt = select(func.count()).select_from(ApiKey).where(ApiKey.user_id == user_id)
+    return int(session.scalar(stmt) or 0)
+
+
+def get_api_key(session: Session, user_id: int, key_id: int) -> ApiKey | None:
+    stmt = select(ApiKey).where(ApiKey.id == key_id, ApiKey.user_id == user_id)
+    return session.scalars(stmt).one_or_none()
+
+
+def get_api_key_by_hash(session: Session, secret_hash: str) -> ApiKey | None:
+    return session.scalars(select(ApiKey).where(ApiKey.secret_hash == secret_hash)).one_or_none()
+
+
+def delete_api_key(session: Session, key: ApiKey) -> None:
+    session.delete(key)
+    session.flush()
 
 
 def ping(session: Session) -> None:

@@ -5,18 +5,28 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from medianest.authentication.times import as_utc
-from medianest.common.permissions import Permission
+from medianest.common.demo import HealthAuth
+from medianest.common.permissions import PERMISSION_PATTERN
 
 USERNAME_PATTERN = r"^[A-Za-z0-9._-]+$"
 Username = Annotated[str, StringConstraints(min_length=3, max_length=64, pattern=USERNAME_PATTERN)]
 Password = Annotated[str, StringConstraints(min_length=8, max_length=256)]
 RefreshTokenStr = Annotated[str, StringConstraints(min_length=1, max_length=512)]
+# any well-formed name can be granted (the seed's rule); the known ones: GET /auth/permissions
+PermissionName = Annotated[str, StringConstraints(pattern=PERMISSION_PATTERN)]
 
 
-def _unique_sorted(perms: list[Permission]) -> list[Permission]:
+def _unique_sorted(perms: list[str]) -> list[str]:
     return sorted(set(perms))
 
 
@@ -29,7 +39,7 @@ class UserCreate(_Strict):
     password: Password
     is_admin: bool = False
     is_active: bool = True
-    permissions: list[Permission] = Field(default_factory=list, max_length=64)
+    permissions: list[PermissionName] = Field(default_factory=list, max_length=64)
 
     _perms = field_validator("permissions")(_unique_sorted)
 
@@ -41,11 +51,11 @@ class UserUpdate(_Strict):
     password: Password | None = None
     is_admin: bool | None = None
     is_active: bool | None = None
-    permissions: list[Permission] | None = Field(default=None, max_length=64)
+    permissions: list[PermissionName] | None = Field(default=None, max_length=64)
 
     @field_validator("permissions")
     @classmethod
-    def _dedupe(cls, perms: list[Permission] | None) -> list[Permission] | None:
+    def _dedupe(cls, perms: list[str] | None) -> list[str] | None:
         return None if perms is None else _unique_sorted(perms)
 
 
@@ -108,6 +118,68 @@ class PermissionInfo(BaseModel):
     description: str
 
 
-class Health(BaseModel):
+KeyName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+
+class ApiKeyCreate(_Strict):
+    """A new API key: a subset of the caller's permissions, and optionally an expiry (either
+    ``expires_at`` or ``ttl_s``). ``is_admin`` (administrators only) lets the key use admin
+    routes while its owner is still an administrator."""
+
+    name: KeyName
+    permissions: list[PermissionName] = Field(default_factory=list, max_length=64)
+    is_admin: bool = False
+    expires_at: datetime | None = None
+    ttl_s: int | None = Field(default=None, ge=60, le=10 * 365 * 86_400)
+
+    _perms = field_validator("permissions")(_unique_sorted)
+
+    @model_validator(mode="after")
+    def _check(self) -> ApiKeyCreate:
+        if self.expires_at is not None and self.ttl_s is not None:
+            raise ValueError("give expires_at or ttl_s, not both")
+        if not self.permissions and not self.is_admin:
+            raise ValueError("a key needs at least one permission (or is_admin)")
+        if self.expires_at is not None and self.expires_at.tzinfo is None:
+            raise ValueError("expires_at needs a time zone (e.g. 2027-01-01T00:00:00Z)")
+        return self
+
+
+class ApiKeyRead(BaseModel):
+    """A key as listed: never its secret."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    user_id: int
+    name: str
+    prefix: str
+    permissions: list[str]
+    is_admin: bool
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+
+    @field_validator("created_at", "expires_at", "last_used_at")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        return None if value is None else as_utc(value)
+
+
+class ApiKeyCreated(ApiKeyRead):
+    """The new key; ``key`` is shown this once and cannot be read again."""
+
+    key: str
+
+
+class ApiKeyToken(BaseModel):
+    """A short-lived access token for an API key (no refresh token: exchange the key again)."""
+
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int
+
+
+class Health(HealthAuth):
     status: str
     database: str

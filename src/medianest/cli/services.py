@@ -34,12 +34,18 @@ def service_available(name: ServiceName) -> bool:
 
 
 def serve_service(name: ServiceName, host: str, port: int, workers: int = 1) -> None:
+    import os
+
     import uvicorn
 
+    from medianest.common.demo import refusal
     from medianest.common.logging import configure_logging
     from medianest.common.settings import CommonSettings
 
+    os.environ["MEDIANEST_BIND_HOST"] = host  # demo mode checks where the app listens
     common = CommonSettings()
+    if (reason := refusal(common)) is not None:  # the app refuses too; say it without a trace
+        raise SystemExit(f"error: {reason}")
     configure_logging(common.log_level, common.log_json)
     uvicorn.run(
         f"medianest.{name.value}.app:create_app",

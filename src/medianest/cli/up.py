@@ -23,6 +23,7 @@ import httpx
 import typer
 
 from medianest.cli.services import SERVICES, ServiceName, service_available
+from medianest.common.demo import refusal
 from medianest.common.settings import CommonSettings
 
 GRACE_S = 20.0
@@ -121,6 +122,19 @@ def _start_services(sup: Supervisor, env: dict[str, str], host: str) -> list[str
     return lines
 
 
+def _refuse_public_demo(env: dict[str, str], host: str) -> None:
+    """Demo mode (no auth) only on loopback: say so before starting anything."""
+    settings = CommonSettings(
+        bind_host=host,
+        auth_url=env[URL_VARS[ServiceName.authentication]],
+        media_store_url=env[URL_VARS[ServiceName.media_store]],
+        inference_url=env[URL_VARS[ServiceName.inference]],
+    )
+    if (reason := refusal(settings)) is not None:
+        typer.echo(f"error: {reason}", err=True)
+        raise typer.Exit(2)
+
+
 def up(
     host: Annotated[str, typer.Option(help="Interface the services bind to")] = "127.0.0.1",
     workers: Annotated[
@@ -129,6 +143,7 @@ def up(
 ) -> None:
     """Start every service and the inference workers; Ctrl-C stops them all."""
     env = _base_env(host)
+    _refuse_public_demo(env, host)
     if service_available(ServiceName.authentication):
         env.update(_service_accounts())
     sup = Supervisor()

@@ -21,7 +21,7 @@ from medianest.authentication.passwords import generate_password
 from medianest.authentication.schemas import PasswordReset, UserCreate
 from medianest.authentication.service import UserService
 from medianest.common.errors import MediaNestError
-from medianest.common.permissions import Permission
+from medianest.common.permissions import WILDCARD, Permission, check_names
 
 user_app = typer.Typer(help="Manage users of the authentication service.", no_args_is_help=True)
 
@@ -54,12 +54,13 @@ def _first_error(exc: ValidationError) -> str:
     return f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}"
 
 
-def _permissions(names: list[str]) -> list[Permission]:
+def _permissions(names: list[str]) -> list[str]:
+    """Any well-formed name (the seed's rule); the known ones are listed on a typo's error."""
     try:
-        return [Permission(n) for n in names]
+        return check_names(names)
     except ValueError as exc:
-        known = ", ".join(p.value for p in Permission)
-        raise typer.BadParameter(f"unknown permission ({known})") from exc
+        known = ", ".join([*(p.value for p in Permission), WILDCARD])
+        raise typer.BadParameter(f"{exc} (known: {known})") from exc
 
 
 def _password(password: str | None, prompt: bool) -> tuple[str, bool]:

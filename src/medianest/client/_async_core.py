@@ -38,6 +38,7 @@ class AsyncCore:
         inference_url: str | None = None,
         *,
         token: str | None = None,
+        api_key: str | None = None,
         tokens: Tokens | None = None,
         on_tokens: Callable[[Tokens | None], None] | None = None,
         timeout: float = 30.0,
@@ -45,6 +46,7 @@ class AsyncCore:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.urls = resolve_urls(auth_url, store_url, inference_url)
+        token = token or api_key  # a key is sent as a bearer; every service accepts it
         static = tokens is None and token is not None
         initial = tokens or (Tokens(access_token=token) if token else None)
         self._state = TokenState(initial, on_tokens, static=static)

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from datetime import datetime
 from pathlib import Path
 from typing import IO, Any, Unpack
 
@@ -18,6 +19,9 @@ from medianest.client._endpoints import inference as ep_inf
 from medianest.client._endpoints import store as ep_store
 from medianest.client.models import (
     Analysis,
+    ApiKeyCreate,
+    ApiKeyCreated,
+    ApiKeyRead,
     AuditRunRead,
     Banner,
     ChangesPage,
@@ -79,6 +83,33 @@ class AsyncMediaNestClient(AsyncCore):
 
     async def reset_password(self, user_id: int, new_password: str) -> None:
         await self.call(ep_auth.reset_password(user_id, new_password))
+
+    async def create_api_key(
+        self,
+        name: str,
+        permissions: list[str],
+        *,
+        ttl_s: int | None = None,
+        expires_at: datetime | None = None,
+        is_admin: bool = False,
+    ) -> ApiKeyCreated:
+        """A new API key (its ``key`` is shown only in this answer)."""
+        body = ApiKeyCreate(
+            name=name,
+            permissions=permissions,
+            ttl_s=ttl_s,
+            expires_at=expires_at,
+            is_admin=is_admin,
+        )
+        return await self.call(ep_auth.create_api_key(body))
+
+    async def list_api_keys(self, user_id: int | None = None) -> list[ApiKeyRead]:
+        """The caller's API keys, or a user's (admin)."""
+        return await self.call(ep_auth.list_api_keys(user_id))
+
+    async def revoke_api_key(self, key_id: int, user_id: int | None = None) -> None:
+        """Revoke one of the caller's API keys, or a user's (admin)."""
+        await self.call(ep_auth.revoke_api_key(key_id, user_id))
 
     async def permissions(self) -> list[PermissionRead]:
         return await self.call(ep_auth.permissions())

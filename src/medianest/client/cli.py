@@ -5,7 +5,8 @@ They sit next to the server/admin commands (``serve``, ``up``, ``migrate``, ``us
 
 Session: ``medianest login`` saves the tokens in ``$MEDIANEST_CONFIG_DIR/credentials.json``
 (default ``$XDG_CONFIG_HOME/medianest/``, mode 0600); later commands refresh them as needed.
-``MEDIANEST_TOKEN`` overrides the saved session; ``MEDIANEST_AUTH_URL``,
+``medianest login --api-key KEY`` saves an API key instead (no password kept).
+``MEDIANEST_TOKEN`` or ``MEDIANEST_API_KEY`` overrides the saved session; ``MEDIANEST_AUTH_URL``,
 ``MEDIANEST_MEDIA_STORE_URL`` and ``MEDIANEST_INFERENCE_URL`` override the saved URLs.
 
 Every command takes ``--json`` (one JSON document on stdout; ``job --watch --json`` prints one
@@ -32,6 +33,7 @@ from typing import Annotated
 import typer
 
 from medianest.client import _cli_inference as inference_cmds
+from medianest.client import _cli_keys as key_cmds
 from medianest.client import _cli_store as store_cmds
 from medianest.client import _cli_store_admin as store_admin_cmds
 from medianest.client._cli_common import (
@@ -50,6 +52,7 @@ from medianest.client._cli_common import (
 from medianest.client.config import (
     Credentials,
     ServiceUrls,
+    Tokens,
     credentials_path,
     delete_credentials,
     load_credentials,
@@ -64,26 +67,41 @@ Json = Annotated[bool, typer.Option("--json", help="Print JSON on stdout (for sc
 
 
 def login(
-    username: Annotated[str, typer.Option("--username", "-u", prompt=True)],
+    username: Annotated[str | None, typer.Option("--username", "-u")] = None,
     password: Annotated[
-        str, typer.Option(prompt=True, hide_input=True, envvar="MEDIANEST_PASSWORD")
-    ],
+        str | None, typer.Option(hide_input=True, envvar="MEDIANEST_PASSWORD")
+    ] = None,
+    api_key: Annotated[
+        str | None,
+        typer.Option(
+            "--api-key",
+            help="Use an API key (from `POST /users/me/api-keys`) instead of a password",
+        ),
+    ] = None,
     auth_url: Annotated[str | None, typer.Option(help="Authentication service URL")] = None,
     store_url: Annotated[str | None, typer.Option(help="Media store URL")] = None,
     inference_url: Annotated[str | None, typer.Option(help="Inference service URL")] = None,
     json_out: Json = False,
 ) -> None:
-    """Log in and save the session (mode 0600) for the other commands."""
+    """Log in (password, or an API key) and save the session (mode 0600) for other commands."""
     env = session_urls(None)
     urls = ServiceUrls(
         auth_url=auth_url or env.auth_url,
         store_url=store_url or env.store_url,
         inference_url=inference_url or env.inference_url,
     )
-    with handled(), MediaNestClient(urls.auth_url, urls.store_url, urls.inference_url) as client:
-        tokens = client.login(username, password)
-        user = client.me()
-    path = save_credentials(Credentials(username=username, urls=urls, tokens=tokens))
+    args = (urls.auth_url, urls.store_url, urls.inference_url)
+    if api_key is not None:
+        with handled(), MediaNestClient(*args, api_key=api_key.strip()) as client:
+            user = client.me()  # checks the key before saving it
+        tokens = Tokens(access_token=api_key.strip())
+    else:
+        username = username or typer.prompt("Username")
+        password = password or typer.prompt("Password", hide_input=True)
+        with handled(), MediaNestClient(*args) as client:
+            tokens = client.login(username, password)
+            user = client.me()
+    path = save_credentials(Credentials(username=user.username, urls=urls, tokens=tokens))
     if json_out:
         return print_json({"user": user, "credentials": str(path), "urls": urls})
     out.print(f"logged in as {user.username} · session saved in {path}")
@@ -108,7 +126,8 @@ def logout(json_out: Json = False) -> None:
 
 def whoami(json_out: Json = False) -> None:
     """Show the logged-in user and their permissions."""
-    if load_credentials() is None and not os.environ.get("MEDIANEST_TOKEN"):
+    env_credential = os.environ.get("MEDIANEST_TOKEN") or os.environ.get("MEDIANEST_API_KEY")
+    if load_credentials() is None and not env_credential:
         fail("not logged in (run `medianest login`)", EXIT_AUTH)
     with handled(), open_client() as client:
         user = client.me()
@@ -192,6 +211,7 @@ def register(app: typer.Typer) -> None:
     for name, command in COMMANDS.items():
         app.command(name=name, epilog=EXIT_CODES_HELP)(command)
     app.add_typer(store_admin_cmds.admin_app, name="admin", epilog=EXIT_CODES_HELP)
+    app.add_typer(key_cmds.app, name="api-key")
 
 
 __all__ = ["COMMANDS", "Unauthorized", "register"]

@@ -11,6 +11,9 @@ from dataclasses import dataclass
 from typing import TypedDict
 
 from medianest.authentication.schemas import (
+    ApiKeyCreate,
+    ApiKeyCreated,
+    ApiKeyRead,
     Jwks,
     PasswordChange,
     PasswordReset,
@@ -111,6 +114,9 @@ class UploadResult:
 
 __all__ = [
     "Analysis",
+    "ApiKeyCreate",
+    "ApiKeyCreated",
+    "ApiKeyRead",
     "AuditFindingRead",
     "AuditRunRead",
     "BBoxRead",

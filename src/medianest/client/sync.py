@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import IO, Any, Unpack
 
@@ -20,6 +21,9 @@ from medianest.client._sync_core import SyncCore
 from medianest.client.config import Tokens, load_credentials, save_credentials, session_urls
 from medianest.client.models import (
     Analysis,
+    ApiKeyCreate,
+    ApiKeyCreated,
+    ApiKeyRead,
     AuditRunRead,
     Banner,
     ChangesPage,
@@ -58,14 +62,16 @@ class MediaNestClient(SyncCore):
 
     @classmethod
     def from_saved_session(cls, **kwargs: Any) -> MediaNestClient:
-        """A client on the session saved by ``medianest login`` (refreshed tokens are saved
-        back), or on ``MEDIANEST_TOKEN`` when set, or anonymous (reads are open unless an
-        admin turned read-auth on)."""
+        """A client on ``MEDIANEST_TOKEN`` or ``MEDIANEST_API_KEY`` when set, else on the session
+        saved by ``medianest login`` (refreshed tokens are saved back), else anonymous (reads
+        are open unless an admin turned read-auth on)."""
         saved = load_credentials()
         urls = session_urls(saved)
         args = (urls.auth_url, urls.store_url, urls.inference_url)
         if token := os.environ.get("MEDIANEST_TOKEN"):
             return cls(*args, token=token, **kwargs)
+        if api_key := os.environ.get("MEDIANEST_API_KEY"):
+            return cls(*args, api_key=api_key, **kwargs)
         if saved is None:
             return cls(*args, **kwargs)
 
@@ -100,6 +106,33 @@ class MediaNestClient(SyncCore):
 
     def reset_password(self, user_id: int, new_password: str) -> None:
         self.call(ep_auth.reset_password(user_id, new_password))
+
+    def create_api_key(
+        self,
+        name: str,
+        permissions: list[str],
+        *,
+        ttl_s: int | None = None,
+        expires_at: datetime | None = None,
+        is_admin: bool = False,
+    ) -> ApiKeyCreated:
+        """A new API key (its ``key`` is shown only in this answer)."""
+        body = ApiKeyCreate(
+            name=name,
+            permissions=permissions,
+            ttl_s=ttl_s,
+            expires_at=expires_at,
+            is_admin=is_admin,
+        )
+        return self.call(ep_auth.create_api_key(body))
+
+    def list_api_keys(self, user_id: int | None = None) -> list[ApiKeyRead]:
+        """The caller's API keys, or a user's (admin)."""
+        return self.call(ep_auth.list_api_keys(user_id))
+
+    def revoke_api_key(self, key_id: int, user_id: int | None = None) -> None:
+        """Revoke one of the caller's API keys, or a user's (admin)."""
+        self.call(ep_auth.revoke_api_key(key_id, user_id))
 
     def permissions(self) -> list[PermissionRead]:
         return self.call(ep_auth.permissions())

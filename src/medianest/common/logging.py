@@ -17,12 +17,15 @@ request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "request_id", default=None
 )
 
-# JWTs, bearer headers, PEM blocks and password-ish key=value pairs never reach a log line.
+# JWTs, API keys, bearer headers, PEM blocks and password-ish key=value pairs never reach a log
+# line.
 _SECRET_PATTERNS = [
     re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+"),
+    re.compile(r"mnk_[A-Za-z0-9_-]{8,}"),
     re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----", re.S),
     re.compile(
-        r"(?i)(password|refresh_token|access_token|secret)([\"']?\s*[:=]\s*[\"']?)[^\s\"',&]+"
+        r"(?i)(password|refresh_token|access_token|secret|api[_-]?key)"
+        r"([\"']?\s*[:=]\s*[\"']?)[^\s\"',&]+"
     ),
 ]
 _STD_ATTRS = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}

@@ -4,6 +4,12 @@ Only the authentication service signs tokens. Other services verify them with it
 read from ``MEDIANEST_PUBLIC_KEY_PATH`` or fetched from the auth service's JWKS (cached,
 refetched, rate-limited, when a token names an unknown ``kid``). The dependencies here are
 synchronous, so FastAPI runs them in its thread pool: a key fetch never blocks the event loop.
+
+Callers authenticate with an access token (``Authorization: Bearer <jwt>``) or an API key
+(``Authorization: Bearer mnk_...`` or ``X-API-Key: mnk_...``). An API key is exchanged at the
+auth service for a short-lived access token and the result cached (see ``common/api_keys.py``),
+so a service does not ask the auth service on every request. With ``MEDIANEST_AUTH_DISABLED``
+(demo mode, loopback only) a request without credentials is served as an administrator.
 """
 
 from __future__ import annotations
@@ -15,20 +21,21 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 import httpx
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from medianest.common.errors import Forbidden, ServiceUnavailable, Unauthorized
-from medianest.common.permissions import Permission
+from medianest.common.permissions import Permission, grants
 
 log = logging.getLogger("medianest.security")
 ALGORITHM = "ES256"
+API_KEY_PREFIX = "mnk_"
 _REFETCH_INTERVAL_S = 30.0
 
 
@@ -41,9 +48,21 @@ class TokenUser:
     is_admin: bool = False
     username: str | None = None
     jti: str | None = None
+    api_key_id: int | None = None  # set when the caller authenticated with an API key
 
     def has(self, permission: str) -> bool:
-        return self.is_admin or permission in self.permissions
+        return self.is_admin or grants(self.permissions, permission)
+
+
+# Demo mode (MEDIANEST_AUTH_DISABLED): who a request without credentials is. The auth service
+# replaces it with its bootstrapped admin's real id (app.state.demo_user).
+DEMO_ADMIN = TokenUser(id=1, permissions=frozenset({"*"}), is_admin=True, username="admin")
+
+
+class KeyAuthenticator(Protocol):
+    """Turns a raw API key into the caller it stands for (or raises Unauthorized)."""
+
+    def authenticate(self, raw_key: str) -> TokenUser: ...
 
 
 def load_public_key(pem: bytes | str) -> EllipticCurvePublicKey:
@@ -110,12 +129,28 @@ class PublicKeyProvider:
 class TokenVerifier:
     """Decode and check an access token: signature, algorithm, expiry, issuer, audience, claims."""
 
-    def __init__(self, keys: PublicKeyProvider, issuer: str, audience: str) -> None:
+    def __init__(
+        self,
+        keys: PublicKeyProvider,
+        issuer: str,
+        audience: str,
+        api_keys: KeyAuthenticator | None = None,
+    ) -> None:
         self.keys = keys
         self.issuer = issuer
         self.audience = audience
+        self.api_keys = api_keys
 
     def verify(self, token: str) -> TokenUser:
+        return user_from_claims(self.claims(token))
+
+    def authenticate_key(self, raw_key: str) -> TokenUser:
+        if self.api_keys is None:
+            raise Unauthorized("API keys are not accepted by this service")
+        return self.api_keys.authenticate(raw_key)
+
+    def claims(self, token: str) -> dict[str, Any]:
+        """The verified claims of an access token (Unauthorized when anything is wrong)."""
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
@@ -136,10 +171,10 @@ class TokenVerifier:
             raise Unauthorized("token expired") from exc
         except jwt.PyJWTError as exc:
             raise Unauthorized("invalid token") from exc
-        return _user_from_claims(claims)
+        return claims
 
 
-def _user_from_claims(claims: dict[str, Any]) -> TokenUser:
+def user_from_claims(claims: dict[str, Any]) -> TokenUser:
     if claims.get("typ", "access") != "access":
         raise Unauthorized("not an access token")
     try:
@@ -149,17 +184,36 @@ def _user_from_claims(claims: dict[str, Any]) -> TokenUser:
     perms = claims.get("permissions") or []
     if not isinstance(perms, list) or not all(isinstance(p, str) for p in perms):
         raise Unauthorized("token permissions malformed")
+    key_id = claims.get("api_key_id")
     return TokenUser(
         id=user_id,
         permissions=frozenset(perms),
         is_admin=claims.get("is_admin") is True,
         username=claims.get("username") if isinstance(claims.get("username"), str) else None,
         jti=claims.get("jti"),
+        api_key_id=key_id if isinstance(key_id, int) and not isinstance(key_id, bool) else None,
     )
 
 
-bearer_scheme = HTTPBearer(auto_error=False, description="Access token from POST /auth/token")
+bearer_scheme = HTTPBearer(
+    auto_error=False,
+    description=(
+        "An access token from POST /auth/token, or an API key (mnk_..., from "
+        "POST /users/me/api-keys), which may also be sent as the X-API-Key header"
+    ),
+)
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)]
+
+
+# Not a second OpenAPI security scheme: two schemes in one requirement would read as "both
+# required"; the bearer scheme's description documents the header instead.
+def api_key_header(
+    x_api_key: Annotated[str | None, Header(alias="X-API-Key", include_in_schema=False)] = None,
+) -> str | None:
+    return x_api_key
+
+
+ApiKeyCredential = Annotated[str | None, Depends(api_key_header)]
 
 
 def _verifier(request: Request) -> TokenVerifier:
@@ -167,17 +221,36 @@ def _verifier(request: Request) -> TokenVerifier:
     return verifier
 
 
-def get_optional_user(request: Request, credentials: Credentials) -> TokenUser | None:
-    """The caller if a token was sent (a bad token is still a 401), else None."""
-    if credentials is None:
+def _demo_user(request: Request) -> TokenUser | None:
+    """The administrator every anonymous request is in demo mode, else None."""
+    settings = getattr(request.app.state, "settings", None)
+    if not getattr(settings, "auth_disabled", False):
         return None
+    user: TokenUser = getattr(request.app.state, "demo_user", DEMO_ADMIN)
+    return user
+
+
+def get_optional_user(
+    request: Request, credentials: Credentials, api_key: ApiKeyCredential
+) -> TokenUser | None:
+    """The caller if a token or key was sent (a bad one is still a 401), else None."""
+    if api_key is not None:
+        if credentials is not None:
+            raise Unauthorized("send one credential: an Authorization header or X-API-Key")
+        return _verifier(request).authenticate_key(api_key)
+    if credentials is None:
+        return _demo_user(request)
     if credentials.scheme.lower() != "bearer":
         raise Unauthorized("bearer token required")
+    if credentials.credentials.startswith(API_KEY_PREFIX):
+        return _verifier(request).authenticate_key(credentials.credentials)
     return _verifier(request).verify(credentials.credentials)
 
 
-def get_current_user(request: Request, credentials: Credentials) -> TokenUser:
-    user = get_optional_user(request, credentials)
+def get_current_user(
+    request: Request, credentials: Credentials, api_key: ApiKeyCredential
+) -> TokenUser:
+    user = get_optional_user(request, credentials, api_key)
     if user is None:
         raise Unauthorized()
     return user

@@ -51,6 +51,14 @@ class CommonSettings(BaseSettings):
     token_audience: str = Field(
         default="medianest", validation_alias=_alias("MEDIANEST_TOKEN_AUDIENCE")
     )
+    # how long a service trusts what an API key exchange told it (bounded by the token's expiry)
+    api_key_cache_s: float = Field(
+        default=60.0, ge=0, le=3600, validation_alias=_alias("MEDIANEST_API_KEY_CACHE_S")
+    )
+    # demo mode: every request without credentials is an admin; loopback only (common/demo.py)
+    auth_disabled: bool = Field(default=False, validation_alias=_alias("MEDIANEST_AUTH_DISABLED"))
+    # the interface this process serves on (set by `medianest serve`; checked in demo mode)
+    bind_host: str | None = Field(default=None, validation_alias=_alias("MEDIANEST_BIND_HOST"))
 
     def data_dir(self, *parts: str) -> Path:
         """Return (and create) a folder inside the data dir."""

@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from medianest.common.demo import HealthAuth
 from medianest.inference.models import JobStatus
 
 
@@ -130,7 +131,7 @@ class CleanupResponse(BaseModel):
     total: int
 
 
-class HealthResponse(BaseModel):
+class HealthResponse(HealthAuth):
     status: str
     database: str
     vector_store: str

@@ -15,7 +15,7 @@ from medianest.common.app import build_app, token_verifier_for
 from medianest.common.db import Database
 from medianest.common.events import Broadcaster, create_mqtt_publisher
 from medianest.media_store import feed
-from medianest.media_store.config import Settings
+from medianest.media_store.config import Settings, VideoStreams
 from medianest.media_store.db import migrate
 from medianest.media_store.media import ExifTool, MediaAnalyzer
 from medianest.media_store.routes import router
@@ -24,6 +24,7 @@ from medianest.media_store.service.context import StoreContext
 from medianest.media_store.service.maintenance import refresh_statistics, sweep
 from medianest.media_store.service.settings_flag import ReadAuthFlag
 from medianest.media_store.storage import Storage
+from medianest.media_store.streams import StreamBuilder
 
 log = logging.getLogger("medianest.media_store")
 
@@ -45,8 +46,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.token_verifier = token_verifier_for(settings)
     app.state.read_auth_required = ReadAuthFlag(db, settings.read_auth_cache_s)
     app.state.broadcaster = broadcaster
+    builder = _stream_builder(settings, storage)
     app.state.store = StoreContext(
-        storage, MediaAnalyzer(exiftool, storage.tmp_dir), settings.near_duplicate_distance
+        storage,
+        MediaAnalyzer(exiftool, storage.tmp_dir),
+        settings.near_duplicate_distance,
+        builder,
     )
     auditor = AuditRunner(db, storage, settings.audit_interval_h, settings.sweep_min_age_s)
     app.state.auditor = auditor
@@ -61,9 +66,23 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await run_in_threadpool(auditor.close)
         broadcaster.close()
         exiftool.close()
+        if builder is not None:
+            builder.close()
         if mqtt is not None:
             mqtt.close()
         db.dispose()
+
+
+def _stream_builder(settings: Settings, storage: Storage) -> StreamBuilder | None:
+    if settings.video_streams == VideoStreams.off:
+        return None
+    return StreamBuilder(
+        storage.streams_dir,
+        settings.video_stream_heights,
+        workers=settings.video_stream_workers,
+        attempts=settings.video_stream_attempts,
+        timeout_s=settings.video_stream_timeout_s,
+    )
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

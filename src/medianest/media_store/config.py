@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 
 from pydantic import Field
@@ -10,6 +11,14 @@ from pydantic_settings import SettingsConfigDict
 from medianest.common.settings import CommonSettings
 
 GIB = 1024**3
+
+
+class VideoStreams(StrEnum):
+    """When HLS streams are made: at upload, at the first play, or never."""
+
+    eager = "eager"
+    on_play = "on_play"
+    off = "off"
 
 
 class Settings(CommonSettings):
@@ -30,6 +39,11 @@ class Settings(CommonSettings):
     near_duplicate_distance: int = 8
     sse_keepalive_s: float = 15.0
     audit_interval_h: float = Field(168.0, ge=0)  # integrity audit period; 0 turns it off
+    video_streams: VideoStreams = VideoStreams.on_play
+    video_stream_heights: list[int] = Field(default_factory=lambda: [480, 1080], min_length=1)
+    video_stream_workers: int = Field(default=1, ge=1, le=16)
+    video_stream_attempts: int = Field(default=3, ge=1, le=10)
+    video_stream_timeout_s: float = Field(default=3600.0, gt=0)
 
     def db_url(self) -> str:
         return self.database_url or self.sqlite_url("media_store.db")

@@ -287,6 +287,12 @@ def sha_in_use(session: Session, sha256: str) -> bool:
     return session.scalar(in_entities) is not None or session.scalar(in_versions) is not None
 
 
+def sha_is_current(session: Session, sha256: str) -> bool:
+    """Whether some entity's current file (not an old version's) has this content."""
+    stmt = sa.select(Entity.id).where(Entity.sha256 == sha256).limit(1)
+    return session.scalar(stmt) is not None
+
+
 def shas_of(session: Session, entity_ids: Sequence[int]) -> set[str]:
     current = sa.select(Entity.sha256).where(Entity.id.in_(entity_ids))
     old = sa.select(EntityVersion.sha256).where(EntityVersion.id.in_(entity_ids))

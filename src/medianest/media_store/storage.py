@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 import time
 from collections.abc import Iterator
@@ -40,7 +41,8 @@ class Storage:
         self.files_dir = root / "files"
         self.renditions_dir = root / "renditions"
         self.tmp_dir = root / "tmp"
-        for folder in (self.files_dir, self.renditions_dir, self.tmp_dir):
+        self.streams_dir = root / "streams"  # HLS streams by sha256 (see media_store/streams.py)
+        for folder in (self.files_dir, self.renditions_dir, self.tmp_dir, self.streams_dir):
             folder.mkdir(parents=True, exist_ok=True)
 
     @staticmethod
@@ -84,9 +86,10 @@ class Storage:
         return None
 
     def remove(self, sha256: str) -> bool:
-        """Remove an original and its renditions; True when the original existed."""
+        """Remove an original, its renditions and its stream; True when the original existed."""
         for path in self.renditions_dir.glob(f"{sha256}.*"):
             path.unlink(missing_ok=True)
+        self.remove_stream(sha256)
         original = self.original(sha256)
         existed = original.exists()
         original.unlink(missing_ok=True)
@@ -94,6 +97,15 @@ class Storage:
             original.parent.rmdir()
             original.parent.parent.rmdir()
         return existed
+
+    def remove_stream(self, sha256: str) -> None:
+        shutil.rmtree(self.streams_dir / sha256, ignore_errors=True)
+        (self.streams_dir / f"{sha256}.failed").unlink(missing_ok=True)
+
+    def stream_owners(self) -> set[str]:
+        """The sha256 of every stream (or failure marker); work folders are not counted."""
+        names = (p.name for p in self.streams_dir.iterdir() if not p.name.startswith("."))
+        return {n.removesuffix(".failed") for n in names}
 
     def originals(self) -> Iterator[StoredFile]:
         now = time.time()

@@ -15,7 +15,12 @@ from medianest.authentication.schemas import (
     RefreshRequest,
     TokenResponse,
 )
-from medianest.common.permissions import DESCRIPTIONS, Permission
+from medianest.common.permissions import (
+    DESCRIPTIONS,
+    WILDCARD,
+    WILDCARD_DESCRIPTION,
+    Permission,
+)
 
 router = APIRouter(tags=["auth"])
 
@@ -56,5 +61,7 @@ def jwks(ctx: ContextDep) -> Jwks:
 
 @router.get("/auth/permissions")
 def permissions() -> list[PermissionInfo]:
-    """Every permission string the system knows, with what it grants."""
-    return [PermissionInfo(name=p.value, description=DESCRIPTIONS.get(p, "")) for p in Permission]
+    """The permission strings the system knows, with what they grant (any well-formed name
+    can be granted; ``*`` grants every permission)."""
+    known = [PermissionInfo(name=p.value, description=DESCRIPTIONS.get(p, "")) for p in Permission]
+    return [*known, PermissionInfo(name=WILDCARD, description=WILDCARD_DESCRIPTION)]

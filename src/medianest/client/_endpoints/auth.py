@@ -6,6 +6,9 @@ from typing import Any
 
 from medianest.client._base import Call, clean_params, parse_as, parse_json, parse_none
 from medianest.client.models import (
+    ApiKeyCreate,
+    ApiKeyCreated,
+    ApiKeyRead,
     Jwks,
     PasswordChange,
     PasswordReset,
@@ -89,3 +92,20 @@ def jwks() -> Call[Jwks]:
 
 def health() -> Call[dict[str, Any]]:
     return Call("GET", "auth", "/health", parse_json, auth=False)
+
+
+def create_api_key(body: ApiKeyCreate) -> Call[ApiKeyCreated]:
+    data = body.model_dump(mode="json", exclude_none=True)
+    return Call("POST", "auth", "/users/me/api-keys", parse_as(ApiKeyCreated), json=data)
+
+
+def _keys_path(user_id: int | None) -> str:
+    return "/users/me/api-keys" if user_id is None else f"/users/{user_id}/api-keys"
+
+
+def list_api_keys(user_id: int | None = None) -> Call[list[ApiKeyRead]]:
+    return Call("GET", "auth", _keys_path(user_id), parse_as(list[ApiKeyRead]))
+
+
+def revoke_api_key(key_id: int, user_id: int | None = None) -> Call[None]:
+    return Call("DELETE", "auth", f"{_keys_path(user_id)}/{key_id}", parse_none)

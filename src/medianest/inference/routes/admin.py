@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
 from medianest.common.app import banner
+from medianest.common.demo import health_auth
 from medianest.common.events import Event, sse_stream
 from medianest.common.security import Admin, InferenceUser
 from medianest.inference.routes.deps import ReadSession, RuntimeDep, WriteSession
@@ -24,9 +25,11 @@ def root() -> dict[str, Any]:
 
 
 @router.get("/health", response_model=HealthResponse, tags=["meta"])
-def health(session: ReadSession, rt: RuntimeDep, response: Response) -> HealthResponse:
+def health(
+    session: ReadSession, rt: RuntimeDep, request: Request, response: Response
+) -> HealthResponse:
     """Database, vector store and media store reachability, queue depth (public)."""
-    result = service.health(session, rt)
+    result = service.health(session, rt).model_copy(update=health_auth(request.app.state.settings))
     if result.database != "ok":
         response.status_code = 503
     return result

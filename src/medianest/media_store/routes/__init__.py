@@ -2,10 +2,10 @@
 
 from fastapi import APIRouter
 
-from medianest.media_store.routes import admin, duplicates, entities, feed, files, root
+from medianest.media_store.routes import admin, duplicates, entities, feed, files, root, streams
 
 router = APIRouter()
-for module in (root, entities, files, duplicates, feed, admin):
+for module in (root, entities, files, streams, duplicates, feed, admin):
     router.include_router(module.router)
 
 __all__ = ["router"]

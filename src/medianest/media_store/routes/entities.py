@@ -8,6 +8,7 @@ from fastapi import APIRouter, BackgroundTasks, Path, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from medianest.common.security import Admin, StoreRead, StoreWrite
+from medianest.media_store.config import VideoStreams
 from medianest.media_store.routes.deps import (
     MULTIPART_BODY,
     Ctx,
@@ -22,7 +23,7 @@ from medianest.media_store.schemas import (
     EntityRead,
     VersionRead,
 )
-from medianest.media_store.service import entities, uploads, versions
+from medianest.media_store.service import entities, streams, uploads, versions
 from medianest.media_store.service.maintenance import remove_unreferenced
 from medianest.media_store.upload import read_upload_form
 
@@ -53,6 +54,7 @@ def list_entities(
 async def create_entity(
     request: Request,
     response: Response,
+    tasks: BackgroundTasks,
     user: StoreWrite,
     session: WriteSession,
     read_session: ReadSession,
@@ -72,6 +74,8 @@ async def create_entity(
         form.discard()
     if not created:
         response.status_code = 200
+    elif settings.video_streams == VideoStreams.eager:
+        tasks.add_task(streams.after_upload, ctx, read)
     return read
 
 
@@ -97,6 +101,7 @@ def get_entity(
 async def replace_entity(
     entity_id: EntityId,
     request: Request,
+    tasks: BackgroundTasks,
     user: StoreWrite,
     session: WriteSession,
     read_session: ReadSession,
@@ -109,11 +114,16 @@ async def replace_entity(
     )
     try:
         fields = parse_fields(form.fields)
-        return await run_in_threadpool(
+        read = await run_in_threadpool(
             uploads.replace, session, read_session, ctx, entity_id, fields, form.file, user.id
         )
     finally:
         form.discard()
+    if form.file is not None:  # after the commit: the old content's stream, the new one's
+        tasks.add_task(streams.drop_replaced, request.app.state.db, ctx, entity_id)
+        if settings.video_streams == VideoStreams.eager:
+            tasks.add_task(streams.after_upload, ctx, read)
+    return read
 
 
 @router.patch("/{entity_id}", response_model=EntityRead)

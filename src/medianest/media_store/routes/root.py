@@ -6,16 +6,16 @@ import shutil
 from typing import Any
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel
 from sqlalchemy import text
 
 from medianest.common.app import banner
+from medianest.common.demo import HealthAuth, health_auth
 from medianest.common.deps import ReadSessionDep
 
 router = APIRouter(tags=["service"])
 
 
-class StoreHealth(BaseModel):
+class StoreHealth(HealthAuth):
     status: str
     database: str
     free_disk_bytes: int
@@ -32,4 +32,6 @@ def health(request: Request, session: ReadSessionDep) -> StoreHealth:
     """Liveness, database and free space of the file store (public)."""
     session.execute(text("SELECT 1"))
     free = shutil.disk_usage(request.app.state.store.storage.root).free
-    return StoreHealth(status="ok", database="ok", free_disk_bytes=free)
+    return StoreHealth(
+        status="ok", database="ok", free_disk_bytes=free, **health_auth(request.app.state.settings)
+    )

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from medianest.media_store.media import MediaAnalyzer
 from medianest.media_store.service.counts import CountCache
 from medianest.media_store.storage import Storage
+from medianest.media_store.streams import StreamBuilder
 
 
 @dataclass(frozen=True)
@@ -15,3 +16,4 @@ class StoreContext:
     analyzer: MediaAnalyzer
     near_duplicate_distance: int = 8
     counts: CountCache = field(default_factory=CountCache)
+    streams: StreamBuilder | None = None  # None: video streaming is off

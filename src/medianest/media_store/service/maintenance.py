@@ -53,6 +53,10 @@ def sweep(db: Database, storage: Storage, min_age_s: float) -> SweepResult:
     for owner in storage.rendition_owners() - referenced:
         if not storage.original(owner).exists():
             renditions += _remove_renditions(storage, owner)
+    for owner in storage.stream_owners() - referenced:  # counted with the renditions
+        if not storage.original(owner).exists():
+            storage.remove_stream(owner)
+            renditions += 1
     temps = 0
     for temp in storage.stale_temps(min_age_s):
         temp.unlink(missing_ok=True)
