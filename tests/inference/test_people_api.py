@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import httpx
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
@@ -35,9 +36,12 @@ def unit(vector: np.ndarray) -> list[float]:
 class People:
     """Drives the API as a worker (face results, grouping jobs) and as a user."""
 
-    def __init__(self, client: TestClient, user: dict[str, str], worker: dict[str, str],
-                 admin: dict[str, str]) -> None:  # fmt: skip
+    def __init__(
+        self, client: TestClient | httpx.Client, user: dict[str, str], worker: dict[str, str],
+        admin: dict[str, str], app: Any = None,
+    ) -> None:  # fmt: skip
         self.client, self.user, self.worker, self.admin = client, user, worker, admin
+        self.app: Any = app if app is not None else getattr(client, "app", None)
         rng = np.random.default_rng(42)
         self.centres = [rng.normal(size=DIM) for _ in range(4)]
         self.rng = rng
@@ -51,7 +55,7 @@ class People:
 
     def load(self, media: dict[int, list[int | None]]) -> dict[int, list[str]]:
         """face_embedding results for many media, queued, claimed and reported in one go."""
-        state = self.client.app.state  # type: ignore[attr-defined]
+        state = self.app.state
         with transaction(state.db) as session:
             for media_id in media:
                 enqueue(session, state.runtime, "face_embedding", media_id)
@@ -302,7 +306,7 @@ def test_faces_of_deleted_media_leave_their_person_and_empty_unnamed_persons_go(
     named_face = api.get("/faces", media_store_id=4)["items"][0]
     named = named_face["person_id"]
     api.call("PATCH", f"/people/{named}", json={"name": "Kept"})
-    state = api.client.app.state  # type: ignore[attr-defined]
+    state = api.app.state
     with transaction(state.db) as session:
         for media in range(1, 7):
             media_deleted(session, state.runtime, media)

@@ -32,6 +32,7 @@ from typing import Annotated
 import typer
 
 from medianest.client import _cli_inference as inference_cmds
+from medianest.client import _cli_people as people_cmds
 from medianest.client import _cli_store as store_cmds
 from medianest.client._cli_common import (
     EXIT_AUTH,
@@ -190,6 +191,7 @@ def register(app: typer.Typer) -> None:
     """Add the user commands to the ``medianest`` app."""
     for name, command in COMMANDS.items():
         app.command(name=name, epilog=EXIT_CODES_HELP)(command)
+    app.add_typer(people_cmds.app, name="people")
 
 
 __all__ = ["COMMANDS", "Unauthorized", "register"]
