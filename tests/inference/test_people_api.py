@@ -55,23 +55,36 @@ class People:
 
     def load(self, media: dict[int, list[int | None]]) -> dict[int, list[str]]:
         """face_embedding results for many media, queued, claimed and reported in one go."""
+        results, ids = {}, {}
+        for media_id, people in media.items():
+            results[media_id], ids[media_id] = self._result(media_id, people)
+        self.load_results(results)
+        return ids
+
+    def load_results(self, results: dict[int, dict[str, Any]]) -> None:
+        """Queue face_embedding jobs, claim them as a worker and report these results."""
         state = self.app.state
-        with transaction(state.db) as session:
-            for media_id in media:
-                enqueue(session, state.runtime, "face_embedding", media_id)
+        media = list(results)
+        for start in range(0, len(media), 100):
+            chunk = media[start : start + 100]
+            with transaction(state.db) as session:
+                for media_id in chunk:
+                    enqueue(session, state.runtime, "face_embedding", media_id)
+            self._report(chunk, results)
+
+    def _report(self, media: list[int], results: dict[int, dict[str, Any]]) -> None:
         claim = {"worker_id": "w1", "task_types": ["face_embedding"], "max_jobs": len(media)}
         jobs = self.client.post("/worker/claim", json=claim, headers=self.worker).json()["jobs"]
         assert sorted(j["media_store_id"] for j in jobs) == sorted(media)
-        reports, ids = [], {}
-        for job in jobs:
-            media_id = job["media_store_id"]
-            result, ids[media_id] = self._result(media_id, media[media_id])
-            reports.append({"job_id": job["job_id"], "attempt": job["attempts"], "result": result})
+        reports = [
+            {"job_id": job["job_id"], "attempt": job["attempts"],
+             "result": results[job["media_store_id"]]}
+            for job in jobs
+        ]  # fmt: skip
         done = self.client.post("/worker/report", json={"worker_id": "w1", "reports": reports},
                                 headers=self.worker)  # fmt: skip
         assert done.status_code == 200, done.text
         assert all(o["status"] == "completed" for o in done.json()["outcomes"]), done.text
-        return ids
 
     def _result(self, media_id: int, people: list[int | None]) -> tuple[dict[str, Any], list[str]]:
         faces, ids = [], []
