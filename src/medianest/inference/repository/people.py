@@ -154,6 +154,27 @@ def drop_empty_unnamed(session: Session, person_ids: Iterable[int]) -> list[int]
     return gone
 
 
+def fill_covers(session: Session, person_ids: Sequence[int]) -> None:
+    """Persons of ``person_ids`` without a cover face get their most confident face."""
+    if not person_ids:
+        return
+    best = (
+        select(DetectedFace.id)
+        .where(DetectedFace.person_id == Person.id)
+        .order_by(DetectedFace.confidence.desc(), DetectedFace.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+    for start in range(0, len(person_ids), CHUNK):
+        chunk = list(person_ids[start : start + CHUNK])
+        session.execute(
+            update(Person)
+            .where(Person.id.in_(chunk), Person.cover_face_id.is_(None))
+            .values(cover_face_id=best)
+            .execution_options(synchronize_session=False)
+        )
+
+
 def clear_covers(session: Session, face_ids: Sequence[str]) -> None:
     if face_ids:
         session.execute(

@@ -129,31 +129,33 @@ def group_faces(backend: Backend, face_ids: Iterable[str], params: GroupingParam
 
 
 def radius_neighbours(
-    vectors: npt.NDArray[np.float32], max_distance: float, k: int, block: int = 512
+    vectors: npt.NDArray[np.float32], max_distance: float, k: int, block: int = 1024
 ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float32]]:
     """For each row: up to ``k`` nearest other rows within ``max_distance`` (cosine distance of
-    unit vectors), as ``(index, distance)`` arrays padded with -1 / inf. Memory: block x n."""
+    unit vectors), as ``(index, distance)`` arrays padded with -1 / inf, nearest first.
+
+    Blockwise matrix products (memory: block x n floats); only the pairs within the distance,
+    few in a photo library, are sorted.
+    """
     n = len(vectors)
-    k = max(1, min(k, n - 1))
+    k = max(1, k)
     indexes = np.full((n, k), -1, dtype=np.int32)
     distances = np.full((n, k), np.inf, dtype=np.float32)
-    if n < 2:
-        return indexes, distances
+    threshold = np.float32(1.0 - max_distance)
     for start in range(0, n, block):
         stop = min(n, start + block)
-        dist = 1.0 - vectors[start:stop] @ vectors.T
-        rows = np.arange(stop - start)
-        dist[rows, rows + start] = np.inf  # not its own neighbour
-        part = np.argpartition(dist, k - 1, axis=1)[:, :k]
-        picked = np.take_along_axis(dist, part, axis=1)
-        order = np.argsort(picked, axis=1, kind="stable")
-        part = np.take_along_axis(part, order, axis=1)
-        picked = np.take_along_axis(picked, order, axis=1)
-        far = picked > max_distance
-        part[far] = -1
-        picked[far] = np.inf
-        indexes[start:stop] = part
-        distances[start:stop] = picked
+        sims = vectors[start:stop] @ vectors.T
+        rows, cols = np.nonzero(sims >= threshold)
+        keep = cols != rows + start  # not its own neighbour
+        rows, cols = rows[keep], cols[keep]
+        dist = 1.0 - sims[rows, cols]
+        order = np.lexsort((cols, dist, rows))  # by row, then nearest, then index
+        rows, cols, dist = rows[order], cols[order], dist[order]
+        first = np.searchsorted(rows, rows, side="left")
+        rank = np.arange(len(rows)) - first
+        within = rank < k
+        indexes[rows[within] + start, rank[within]] = cols[within]
+        distances[rows[within] + start, rank[within]] = dist[within]
     return indexes, distances
 
 
@@ -184,10 +186,13 @@ class ArrayBackend:
 
     def neighbours(self, face_id: str) -> list[tuple[str, float]]:
         row = self.position[face_id]
+        count = int(np.count_nonzero(self._idx[row] >= 0))
+        ids = self.ids
         return [
-            (self.ids[int(j)], float(d))
-            for j, d in zip(self._idx[row], self._dist[row], strict=True)
-            if j >= 0
+            (ids[j], d)
+            for j, d in zip(
+                self._idx[row, :count].tolist(), self._dist[row, :count].tolist(), strict=True
+            )
         ]
 
     def person_of(self, face_id: str) -> int | None:

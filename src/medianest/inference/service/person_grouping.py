@@ -65,10 +65,16 @@ class IndexBackend:
         self._neighbours: dict[str, list[tuple[str, float]]] = {}
         self.touched_persons: set[int] = set()
 
-    def load(self, face_ids: Sequence[str]) -> None:
+    def load(self, face_ids: Sequence[str], *, links: bool = False) -> None:
         missing = [f for f in face_ids if f not in self.states]
         if missing:
             self.states.update(repository.face_states(self.session, missing))
+        if links:
+            self.load_links(face_ids)
+
+    def load_links(self, face_ids: Sequence[str]) -> None:
+        missing = [f for f in face_ids if f not in self.links]
+        if missing:
             found = repository.cannot_links(self.session, missing)
             for face in missing:
                 self.links[face] = found.get(face, set())
@@ -98,7 +104,9 @@ class IndexBackend:
         return state is not None and state.person_id is None and state.assigned_by is None
 
     def cannot_link(self, face_id: str) -> set[int]:
-        return self.links.get(face_id, set())
+        if face_id not in self.links:  # a neighbour's links: read when first needed
+            self.load_links([face_id])
+        return self.links[face_id]
 
     def assign(self, face_id: str, person_id: int) -> None:
         state = self.states[face_id]
