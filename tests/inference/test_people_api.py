@@ -4,8 +4,16 @@ deleted; every user decision survives re-analysis, a full regroup and a restart.
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
+import queue
+import threading
+import time
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
+from urllib.parse import urlparse
 
 import httpx
 import numpy as np
@@ -213,6 +221,12 @@ def test_faces_are_grouped_by_one_job_at_a_time_into_pure_persons(
     assert api.person_of(late) == api.person_of(faces[0][0])
     view = api.get("/entity/9/analysis")
     assert view["people"] == [{"id": api.person_of(late), "name": None}]
+    labels = [{"label": "sunglasses", "probability": 0.8}]
+    image = {"model": "efficientnet-lite0", "model_version": "1", "embedding": unit(np.ones(1280)),
+             "label_model": "efficientnet-lite0", "labels": labels}  # fmt: skip
+    api.run("image_embedding", 9, image)
+    (match,) = api.get("/search/labels", q="sunglasses")["items"]
+    assert match["people"] == [{"id": api.person_of(late), "name": None}]
 
 
 def test_too_few_similar_faces_wait_unassigned_and_faces_without_embedding_are_listed(
@@ -387,3 +401,49 @@ def test_person_media_pages_list_each_photo_once(api: People) -> None:
     assert len(three["face_ids"]) == 2
     faces = api.get(f"/people/{person['id']}/faces", page_size=100)
     assert faces["pagination"]["total_items"] == 6
+
+
+def test_person_events_reach_an_mqtt_subscriber(
+    make_settings: Callable[..., Settings], user_headers: dict[str, str],
+    worker_headers: dict[str, str], token_minter: TokenMinter,
+) -> None:  # fmt: skip
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    url = os.environ.get("MEDIANEST_TEST_MQTT_URL", "mqtt://127.0.0.1:1883")
+    parsed = urlparse(url)
+    messages: queue.Queue[tuple[str, dict[str, Any]]] = queue.Queue()
+    subscribed = threading.Event()
+    sub = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2,
+                      client_id=f"test-people-{uuid.uuid4().hex[:8]}")  # fmt: skip
+    sub.on_connect = lambda c, *_: c.subscribe([("medianest/inference/people/+", 1)])
+    sub.on_subscribe = lambda *_: subscribed.set()
+    sub.on_message = lambda _c, _u, m: messages.put((m.topic, json.loads(m.payload)))
+    try:
+        sub.connect(parsed.hostname or "127.0.0.1", parsed.port or 1883)
+    except OSError:
+        pytest.skip("no MQTT broker at " + url)
+    sub.loop_start()
+    try:
+        assert subscribed.wait(10)
+        settings = make_settings(check_media_exists=False, mqtt_url=url)
+        admin = token_minter.header(sub=1, is_admin=True)
+        with TestClient(create_app(settings)) as client:
+            api = People(client, user_headers, worker_headers, admin)
+            api.load({m: [0] for m in range(1, 4)})
+            api.group()
+            (person,) = api.people()
+            api.call("PATCH", f"/people/{person['id']}", json={"name": "Mia"})
+            seen: list[tuple[str, dict[str, Any]]] = []
+            deadline = time.monotonic() + 15
+            while len(seen) < 2 and time.monotonic() < deadline:
+                with contextlib.suppress(queue.Empty):
+                    seen.append(messages.get(timeout=0.5))
+    finally:
+        sub.loop_stop()
+        sub.disconnect()
+    topic = f"medianest/inference/people/{person['id']}"
+    assert [(t, e["event"]) for t, e in seen] == [
+        (topic, "person_created"), (topic, "person_renamed")
+    ]  # fmt: skip
+    assert seen[1][1]["name"] == "Mia"
