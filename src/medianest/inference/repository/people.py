@@ -306,6 +306,23 @@ def pending_faces(session: Session, limit: int) -> list[str]:
     return list(session.scalars(query))
 
 
+def pending_states(session: Session, limit: int) -> list[FaceState]:
+    """Embedded faces waiting for grouping, oldest first, with their assignment."""
+    query = (
+        select(
+            DetectedFace.id, DetectedFace.media_store_id, DetectedFace.person_id,
+            DetectedFace.assigned_by,
+        )
+        .where(DetectedFace.grouped_at.is_(None), DetectedFace.embedding_model.is_not(None))
+        .order_by(DetectedFace.created_at, DetectedFace.id)
+        .limit(limit)
+    )  # fmt: skip
+    return [
+        FaceState(fid, int(m), None if p is None else int(p), by)
+        for fid, m, p, by in session.execute(query)
+    ]
+
+
 def count_pending(session: Session) -> int:
     query = select(func.count()).where(
         DetectedFace.grouped_at.is_(None), DetectedFace.embedding_model.is_not(None)

@@ -64,6 +64,7 @@ class IndexBackend:
         self.links: dict[str, set[int]] = {}
         self._neighbours: dict[str, list[tuple[str, float]]] = {}
         self.touched_persons: set[int] = set()
+        self.assigned: set[str] = set()
 
     def load(self, face_ids: Sequence[str], *, links: bool = False) -> None:
         missing = [f for f in face_ids if f not in self.states]
@@ -115,6 +116,7 @@ class IndexBackend:
         )
         repository.set_person(self.session, [face_id], person_id, AssignedBy.auto)
         self.touched_persons.add(person_id)
+        self.assigned.add(face_id)
 
     def new_person(self) -> int:
         person = repository.create_person(self.session)
@@ -122,7 +124,7 @@ class IndexBackend:
         return person.id
 
     def mark_waiting(self, face_id: str) -> None:
-        repository.set_person(self.session, [face_id], None, None)
+        """Nothing to write now: the run stamps every face it looked at (``grouped_at``)."""
 
 
 @dataclass
@@ -146,14 +148,17 @@ def run_grouping(
 ) -> GroupingReport:
     """Group up to ``limit`` waiting faces (the grouping job's work), under the people lock."""
     repository.lock(session)
-    pending = repository.pending_faces(session, limit)
+    states = repository.pending_states(session, limit)
+    pending = [state.id for state in states]
     backend = IndexBackend(session, index, params)
-    backend.load(pending)
+    backend.states.update((state.id, state) for state in states)
+    backend.load_links(pending)
     outcome = group_faces(backend, pending, params)
-    # faces looked at but without a vector any more (deleted meanwhile) must not wait forever
-    repository.mark_grouped(session, pending)
-    _refresh_covers(session, backend.touched_persons)
-    remaining = repository.count_pending(session)
+    looked_at = [face for face in pending if face not in backend.assigned]  # assigned: stamped
+    repository.mark_grouped(session, looked_at)
+    _refresh_covers(session, outcome.created)  # (a known person keeps its cover)
+    # within the lock no face can have been stored since the read: fewer than asked, none left
+    remaining = 1 if len(pending) == limit and repository.pending_faces(session, 1) else 0
     return GroupingReport(len(pending), outcome.assigned, len(outcome.created), remaining)
 
 
