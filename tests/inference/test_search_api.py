@@ -218,7 +218,9 @@ def test_deleting_the_media_removes_faces_labels_and_vectors(api: Api, analysed:
         media_deleted(session, state.runtime, COFFEE)
     assert api.get("/faces", media_store_id=ASTRONAUT)["items"] == []
     view = api.get(f"/entity/{COFFEE}/analysis")
-    assert view == {"media_store_id": COFFEE, "faces": [], "labels": [], "jobs": []}
+    assert view == {
+        "media_store_id": COFFEE, "faces": [], "labels": [], "jobs": [], "people": []
+    }  # fmt: skip
     index = api.index()
     assert index.image_vector(COFFEE) is None
     # grace, her three copies and the astronaut copy remain

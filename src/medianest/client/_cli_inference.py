@@ -44,26 +44,53 @@ def similar(
 
 
 def faces(
-    entity_id: Annotated[int, typer.Argument(help="Media id", min=1)],
+    target: Annotated[str, typer.Argument(help="Media id (a face id with --person / --unassign)")],
     similar_to: Annotated[
         str | None, typer.Option("--similar", help="Instead: the faces most like this face id")
     ] = None,
+    person: Annotated[
+        int | None, typer.Option("--person", min=1, help="Move face TARGET to this person")
+    ] = None,
+    unassign: Annotated[
+        bool, typer.Option("--unassign", help="Take face TARGET out of its person for good")
+    ] = False,
     limit: Annotated[int | None, typer.Option(min=1, max=100)] = None,
     json_out: Json = False,
 ) -> None:
-    """Faces found in a photo (or, with --similar FACE, the faces most like that one)."""
+    """Faces found in a photo (--similar FACE: the faces most like that one; --person P or
+    --unassign: move face TARGET to person P, or out of its person)."""
+    if person is not None and unassign:
+        raise typer.BadParameter("use --person or --unassign, not both")
     with handled(), open_client() as client:
+        if person is not None or unassign:
+            face = client.set_face_person(target, None if unassign else person)
+            if json_out:
+                return print_json(face)
+            where = f"person {face.person_id}" if face.person_id else "no person"
+            return out.print(f"face {face.face_id} is now in {where}")
         if similar_to is not None:
             like = client.similar_faces(similar_to, limit)
             if json_out:
                 return print_json(like)
             rows = [[f.face_id, f.media_store_id, f"{f.score:.3f}"] for f in like.items]
             return table(("face", "media", "score"), rows, title=f"like face {similar_to}")
-        found = client.faces(entity_id)
+        found = client.faces(_media_id(target))
     if json_out:
         return print_json(found)
-    rows = [[f.face_id, _box(f.bbox), f"{f.confidence:.2f}", f.model] for f in found.items]
-    table(("face", "box (x,y wxh)", "confidence", "model"), rows, title=f"faces in {entity_id}")
+    rows = [[f.face_id, _box(f.bbox), f"{f.confidence:.2f}", f.person_id or "", f.model]
+            for f in found.items]  # fmt: skip
+    columns = ("face", "box (x,y wxh)", "confidence", "person", "model")
+    table(columns, rows, title=f"faces in {target}")
+
+
+def _media_id(value: str) -> int:
+    try:
+        media_id = int(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a media id") from None
+    if media_id < 1:
+        raise typer.BadParameter("a media id is at least 1")
+    return media_id
 
 
 def _box(b: BBoxRead) -> str:

@@ -34,6 +34,7 @@ import typer
 
 from medianest.client import _cli_inference as inference_cmds
 from medianest.client import _cli_keys as key_cmds
+from medianest.client import _cli_people as people_cmds
 from medianest.client import _cli_store as store_cmds
 from medianest.client import _cli_store_admin as store_admin_cmds
 from medianest.client._cli_common import (
@@ -212,6 +213,7 @@ def register(app: typer.Typer) -> None:
         app.command(name=name, epilog=EXIT_CODES_HELP)(command)
     app.add_typer(store_admin_cmds.admin_app, name="admin", epilog=EXIT_CODES_HELP)
     app.add_typer(key_cmds.app, name="api-key")
+    app.add_typer(people_cmds.app, name="people")
 
 
 __all__ = ["COMMANDS", "Unauthorized", "register"]

@@ -26,6 +26,12 @@ from medianest.authentication.schemas import (
 )
 from medianest.authentication.schemas import PermissionInfo as PermissionRead
 from medianest.common.pagination import Page, Pagination
+from medianest.inference.results.people_schemas import (
+    PersonMediaItem,
+    PersonRead,
+    PersonSearch,
+    RegroupResponse,
+)
 from medianest.inference.results.schemas import (
     Analysis,
     BBoxRead,
@@ -35,6 +41,7 @@ from medianest.inference.results.schemas import (
     LabelMatch,
     LabelRead,
     LabelSearch,
+    PersonRef,
     SimilarFace,
     SimilarFaces,
     SimilarImage,
@@ -153,10 +160,15 @@ __all__ = [
     "PasswordChange",
     "PasswordReset",
     "PermissionRead",
+    "PersonMediaItem",
+    "PersonRead",
+    "PersonRef",
+    "PersonSearch",
     "PublicKeyRead",
     "ReadAuthConfig",
     "ReadAuthUpdate",
     "RefreshRequest",
+    "RegroupResponse",
     "SimilarFace",
     "SimilarFaces",
     "SimilarImage",

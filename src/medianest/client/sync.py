@@ -43,8 +43,12 @@ from medianest.client.models import (
     NearDuplicates,
     Page,
     PermissionRead,
+    PersonMediaItem,
+    PersonRead,
+    PersonSearch,
     PublicKeyRead,
     ReadAuthConfig,
+    RegroupResponse,
     SimilarFaces,
     SimilarImages,
     StatsResponse,
@@ -391,6 +395,60 @@ class MediaNestClient(SyncCore):
     def analysis(self, media_store_id: int) -> Analysis:
         """Faces, labels and job states of one media item."""
         return self.call(ep_inf.analysis(media_store_id))
+
+    def list_people(
+        self,
+        page: int = 1,
+        page_size: int = 20,
+        named: bool | None = None,
+        hidden: bool | None = None,
+        order: str | None = None,
+    ) -> Page[PersonRead]:
+        """Persons, most faces first (order="name" for by name); filter named / hidden."""
+        return self.call(ep_inf.list_people(page, page_size, named, hidden, order))
+
+    def get_person(self, person_id: int) -> PersonRead:
+        return self.call(ep_inf.get_person(person_id))
+
+    def update_person(self, person_id: int, **fields: Any) -> PersonRead:
+        """Change ``name`` (None: unnamed), ``hidden`` or ``cover_face_id``; only those given."""
+        return self.call(ep_inf.update_person(person_id, **fields))
+
+    def name_person(self, person_id: int, name: str | None) -> PersonRead:
+        return self.call(ep_inf.update_person(person_id, name=name))
+
+    def delete_person(self, person_id: int) -> None:
+        """Its faces become unassigned and are not grouped again on their own."""
+        self.call(ep_inf.delete_person(person_id))
+
+    def person_faces(self, person_id: int, page: int = 1, page_size: int = 20) -> Page[FaceRead]:
+        return self.call(ep_inf.person_faces(person_id, page, page_size))
+
+    def person_media(
+        self, person_id: int, page: int = 1, page_size: int = 20
+    ) -> Page[PersonMediaItem]:
+        """Media showing the person, newest first, with capture dates."""
+        return self.call(ep_inf.person_media(person_id, page, page_size))
+
+    def merge_people(self, person_id: int, person_ids: list[int]) -> PersonRead:
+        """Merge ``person_ids`` into ``person_id``."""
+        return self.call(ep_inf.merge_people(person_id, person_ids))
+
+    def set_face_person(self, face_id: str, person_id: int | None) -> FaceRead:
+        """Move a face to a person for good, or (None) out of its person for good."""
+        return self.call(ep_inf.set_face_person(face_id, person_id))
+
+    def delete_face(self, face_id: str) -> None:
+        """A false detection: gone, also after re-analysis of its media."""
+        self.call(ep_inf.delete_face(face_id))
+
+    def search_people(self, q: str, limit: int | None = None) -> PersonSearch:
+        """Persons by name prefix, ignoring case and accents."""
+        return self.call(ep_inf.search_people(q, limit))
+
+    def regroup_people(self) -> RegroupResponse:
+        """Admin: group every face again, keeping every decision."""
+        return self.call(ep_inf.regroup_people())
 
     def job_events(
         self, job_id: int | str | None = None, media_store_id: int | None = None

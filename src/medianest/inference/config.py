@@ -50,6 +50,12 @@ class Settings(CommonSettings):
     qdrant_api_key: str | None = None
     vector_optimize_after: int = Field(5000, ge=1, description="Unindexed upserts before optimize")
     vector_optimize_interval_s: float = Field(600.0, ge=0, description="Min time between optimizes")
+    person_max_distance: float = Field(
+        0.5, gt=0, lt=2, description="SFace cosine distance within which faces are one person"
+    )
+    person_min_faces: int = Field(3, ge=1, description="Close unassigned faces to found a person")
+    person_neighbours: int = Field(32, ge=2, le=1000, description="Neighbours looked at per face")
+    person_batch: int = Field(1000, ge=1, description="Faces grouped per grouping job")
 
     @property
     def pipeline(self) -> list[str]:

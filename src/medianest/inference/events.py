@@ -1,5 +1,7 @@
 """Job lifecycle events: ``queued``, ``started``, ``progress``, ``completed``, ``failed``,
-``cancelled``.
+``cancelled``; people events: ``person_created``, ``person_renamed``, ``person_merged``,
+``person_deleted`` (``{"schema", "event", "person_id", "timestamp"}`` plus ``name`` /
+``merged_ids``; on MQTT under ``medianest/inference/people/{person_id}`` and the common topic).
 
 Each event is ``{"schema": 1, "event", "job_id", "media_store_id", "task_type", "status",
 "timestamp"}`` (plus ``error_message``/``attempts`` where useful); results are fetched from the
@@ -43,6 +45,21 @@ def job_event(name: str, job: Any, **extra: Any) -> Event:
         "media_store_id": job.media_store_id,
         "task_type": job.task_type,
         "status": getattr(job, "status", None),
+        "timestamp": now_ms(),
+        **extra,
+    }
+
+
+PERSON_EVENTS = ("person_created", "person_renamed", "person_merged", "person_deleted")
+TOPIC_PEOPLE = "medianest/inference/people"
+
+
+def person_event(event_name: str, person_id: int, **extra: Any) -> Event:
+    """``person_created`` / ``renamed`` / ``merged`` / ``deleted``: ids only, read the person."""
+    return {
+        "schema": SCHEMA_VERSION,
+        "event": event_name,
+        "person_id": person_id,
         "timestamp": now_ms(),
         **extra,
     }
@@ -119,7 +136,10 @@ class JobEvents:
                 self.signal.notify()
             self.broadcaster.publish(event)
             if self.mqtt is not None:
-                self.mqtt.publish(topic_for(str(event["job_id"])), event)
+                if "person_id" in event:
+                    self.mqtt.publish(f"{TOPIC_PEOPLE}/{event['person_id']}", event)
+                else:
+                    self.mqtt.publish(topic_for(str(event["job_id"])), event)
                 self.mqtt.publish(TOPIC_ALL, event)
         except Exception as exc:  # events are best effort: never fail the committed request
             log.warning("job event not published", extra={"error": repr(exc)})

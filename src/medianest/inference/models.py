@@ -135,6 +135,12 @@ class DetectedFace(Base):
     embedding_model: Mapped[str | None] = mapped_column(String(64))
     """Set when the face has a vector in ``face_embeddings`` (by this model)."""
     created_at: Mapped[int] = mapped_column(BigInteger)
+    person_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    """The person the face belongs to (None: unassigned); see :class:`Person`."""
+    assigned_by: Mapped[str | None] = mapped_column(String(8))
+    """``auto`` (grouping) or ``user`` (a hand-made move; never moved again automatically)."""
+    grouped_at: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    """When grouping last looked at this face; None: waiting for the next grouping job."""
 
 
 class MediaLabel(Base):
@@ -147,3 +153,64 @@ class MediaLabel(Base):
     label: Mapped[str] = mapped_column(String(128), index=True)
     probability: Mapped[float] = mapped_column(Float)
     model: Mapped[str] = mapped_column(String(64))
+
+
+class AssignedBy(StrEnum):
+    auto = "auto"
+    user = "user"
+
+
+class DecisionKind(StrEnum):
+    cannot_link = "cannot_link"
+    """The face was removed from ``person_id`` by the user: never put back in it."""
+    assigned = "assigned"
+    """The user put the face in ``person_id`` (or in nobody when None): it never moves again."""
+    deleted = "deleted"
+    """The user deleted the face as a false detection: dropped whenever the media is analysed."""
+
+
+class Person(Base):
+    """A group of faces of one individual, found by grouping or made by the user."""
+
+    __tablename__ = "persons"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    name_key: Mapped[str | None] = mapped_column(String(200), index=True)
+    """The name folded for search: lowercase, accents stripped, spaces collapsed."""
+    hidden: Mapped[bool] = mapped_column(Boolean, default=False)
+    cover_face_id: Mapped[str | None] = mapped_column(String(36))
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class FaceDecision(Base):
+    """A user's decision about a face, kept across re-analysis and full re-grouping.
+
+    Keyed by the face's media and box, not only its id: face ids derive from the detector
+    version and the exact box, so after a re-analysis (new detector, edited file) the decision
+    is re-attached to the new face whose box overlaps the old one (IoU >= 0.5) in that media.
+    """
+
+    __tablename__ = "face_decisions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    face_id: Mapped[str] = mapped_column(String(36), index=True)
+    media_store_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    x: Mapped[int] = mapped_column(Integer)
+    y: Mapped[int] = mapped_column(Integer)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    person_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class PeopleLock(Base):
+    """One row, locked (``UPDATE``) by every change to faces or persons: grouping, storing faces
+    and the user's edits run one at a time, in the same order, on SQLite and PostgreSQL."""
+
+    __tablename__ = "people_lock"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    updated_at: Mapped[int] = mapped_column(BigInteger)

@@ -15,6 +15,10 @@ from medianest.client.models import (
     JobRead,
     LabelSearch,
     Page,
+    PersonMediaItem,
+    PersonRead,
+    PersonSearch,
+    RegroupResponse,
     SimilarFaces,
     SimilarImages,
     StatsResponse,
@@ -108,3 +112,68 @@ def analysis(media_store_id: int) -> Call[Analysis]:
 def events(job_id: int | str | None = None, media_store_id: int | None = None) -> Call[None]:
     params = clean_params(job_id=job_id, media_store_id=media_store_id)
     return Call("GET", "inference", "/events", parse_none, params=params)
+
+
+# -- people ------------------------------------------------------------------------------------
+
+
+def list_people(
+    page: int = 1,
+    page_size: int = 20,
+    named: bool | None = None,
+    hidden: bool | None = None,
+    order: str | None = None,
+) -> Call[Page[PersonRead]]:
+    params = clean_params(page=page, page_size=page_size, named=named, hidden=hidden, order=order)
+    return Call("GET", "inference", "/people", parse_as(Page[PersonRead]), params=params)
+
+
+def get_person(person_id: int) -> Call[PersonRead]:
+    return Call("GET", "inference", f"/people/{person_id}", parse_as(PersonRead))
+
+
+def update_person(person_id: int, **fields: Any) -> Call[PersonRead]:
+    """Only the fields given are sent (``name=None`` makes the person unnamed)."""
+    path = f"/people/{person_id}"
+    return Call("PATCH", "inference", path, parse_as(PersonRead), json=fields, idempotent=True)
+
+
+def delete_person(person_id: int) -> Call[None]:
+    return Call("DELETE", "inference", f"/people/{person_id}", parse_none)
+
+
+def person_faces(person_id: int, page: int = 1, page_size: int = 20) -> Call[Page[FaceRead]]:
+    params = clean_params(page=page, page_size=page_size)
+    path = f"/people/{person_id}/faces"
+    return Call("GET", "inference", path, parse_as(Page[FaceRead]), params=params)
+
+
+def person_media(person_id: int, page: int = 1, page_size: int = 20) -> Call[Page[PersonMediaItem]]:
+    params = clean_params(page=page, page_size=page_size)
+    path = f"/people/{person_id}/media"
+    return Call("GET", "inference", path, parse_as(Page[PersonMediaItem]), params=params)
+
+
+def merge_people(person_id: int, person_ids: list[int]) -> Call[PersonRead]:
+    body = {"person_ids": list(person_ids)}
+    path = f"/people/{person_id}/merge"
+    return Call("POST", "inference", path, parse_as(PersonRead), json=body)
+
+
+def set_face_person(face_id: str, person_id: int | None) -> Call[FaceRead]:
+    path = f"/faces/{face_id}/person"
+    body = {"person_id": person_id}
+    return Call("PUT", "inference", path, parse_as(FaceRead), json=body, idempotent=True)
+
+
+def delete_face(face_id: str) -> Call[None]:
+    return Call("DELETE", "inference", f"/faces/{face_id}", parse_none)
+
+
+def search_people(q: str, limit: int | None = None) -> Call[PersonSearch]:
+    params = clean_params(q=q, limit=limit)
+    return Call("GET", "inference", "/search/people", parse_as(PersonSearch), params=params)
+
+
+def regroup_people() -> Call[RegroupResponse]:
+    return Call("POST", "inference", "/admin/people/regroup", parse_as(RegroupResponse))

@@ -22,6 +22,9 @@ class FaceRead(BaseModel):
     model_version: str
     has_embedding: bool
     created_at: int
+    person_id: int | None = None
+    assigned_by: str | None = None
+    """``auto`` (grouping) or ``user``; None: unassigned."""
 
 
 class LabelRead(BaseModel):
@@ -59,10 +62,16 @@ class FaceList(BaseModel):
     items: list[FaceRead]
 
 
+class PersonRef(BaseModel):
+    id: int
+    name: str | None
+
+
 class LabelMatch(BaseModel):
     media_store_id: int
     score: float
     labels: list[LabelRead]
+    people: list[PersonRef] = []
 
 
 class LabelSearch(BaseModel):
@@ -84,3 +93,4 @@ class Analysis(BaseModel):
     faces: list[FaceRead]
     labels: list[LabelRead]
     jobs: list[JobState]
+    people: list[PersonRef] = []

@@ -17,6 +17,7 @@ from medianest.inference.results import validate
 from medianest.inference.results.identity import FACE_COLLECTION, IMAGE_COLLECTION
 from medianest.inference.results.validate import FaceResult
 from medianest.inference.results.vectors import VectorIndex
+from medianest.inference.service import person_grouping
 from medianest.inference.tasks import InvalidResult, SinkContext
 from medianest.inference.tasks.base import require_json_object
 from medianest.inference.vectors import make_point_id
@@ -60,9 +61,15 @@ class FaceSink:
         if self.embeddings:
             validate.model_matches(data, index.face, "result")
         rows = self._rows(job.media_store_id, faces, name, version, index)
+        allowed = person_grouping.before_faces_stored(ctx.session, job.media_store_id, rows)
+        allowed_ids = {row.id for row in allowed}
+        faces = [face for row, face in zip(rows, faces, strict=True) if row.id in allowed_ids]
+        rows = allowed
         old_ids = {f.id for f in repository.faces_of(ctx.session, job.media_store_id)}
         repository.replace_faces(ctx.session, job.media_store_id, rows)
         self._vectors(index, job.media_store_id, rows, faces, old_ids)
+        embedded = any(row.embedding_model is not None for row in rows)
+        person_grouping.after_faces_stored(ctx.session, embeddings=embedded)
         kept = {k: v for k, v in data.items() if k != "faces"}
         kept["faces"] = [_face_json(row) for row in rows]
         kept["face_count"] = len(rows)
@@ -114,7 +121,9 @@ class FaceSink:
                 row.embedding_model = index.face.name
 
     def delete(self, ctx: SinkContext, media_store_id: int) -> None:
+        person_grouping.media_deleted(ctx.session, media_store_id)
         repository.delete_faces(ctx.session, media_store_id)
+        person_grouping.after_media_deleted(ctx.session)
         vector_index(ctx).store.delete_by_media(FACE_COLLECTION, str(media_store_id))
 
 

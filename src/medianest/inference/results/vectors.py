@@ -101,6 +101,9 @@ class VectorIndex:
     def face_vector(self, face_id: str) -> npt.NDArray[np.float32] | None:
         return self.store.get_vector(FACE_COLLECTION, face_id)
 
+    def face_vectors(self, face_ids: Sequence[str]) -> dict[str, npt.NDArray[np.float32]]:
+        return self.store.get_vectors(FACE_COLLECTION, face_ids)
+
     def similar_images(
         self, vector: Any, limit: int, min_score: float | None, exclude_media: int
     ) -> list[Hit]:

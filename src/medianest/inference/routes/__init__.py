@@ -2,11 +2,12 @@
 
 from fastapi import APIRouter
 
-from medianest.inference.routes import admin, jobs, search, worker
+from medianest.inference.routes import admin, jobs, people, search, worker
 
 router = APIRouter()
 router.include_router(admin.router)
 router.include_router(jobs.router)
+router.include_router(people.router)
 router.include_router(search.router)
 router.include_router(worker.router)
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from medianest.common.errors import NotFound, ServiceUnavailable, Unprocessable
 from medianest.inference.models import DetectedFace, MediaLabel
+from medianest.inference.repository import people as people_repository
 from medianest.inference.repository import results as repository
 from medianest.inference.results.schemas import (
     Analysis,
@@ -20,6 +21,7 @@ from medianest.inference.results.schemas import (
     LabelMatch,
     LabelRead,
     LabelSearch,
+    PersonRef,
     SimilarFace,
     SimilarFaces,
     SimilarImage,
@@ -40,7 +42,7 @@ def face_read(row: DetectedFace) -> FaceRead:
         bbox=BBoxRead(x=row.x, y=row.y, width=row.width, height=row.height),
         landmarks=row.landmarks, confidence=row.confidence, model=row.model,
         model_version=row.model_version, has_embedding=row.embedding_model is not None,
-        created_at=row.created_at,
+        created_at=row.created_at, person_id=row.person_id, assigned_by=row.assigned_by,
     )  # fmt: skip
 
 
@@ -116,10 +118,12 @@ def search_labels(session: Session, query: str, limit: int) -> LabelSearch:
             scores[media] = scores.get(media, 0.0) + probability
     ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
     labels = repository.labels_for_media(session, [m for m, _ in ranked])
+    people = people_repository.persons_of_media(session, [m for m, _ in ranked])
     items = [
         LabelMatch(media_store_id=m, score=round(s, 6),
                    labels=[label_read(r) for r in labels[m] if any(word_matches(w, r.label)
-                                                                  for w in words)])
+                                                                  for w in words)],
+                   people=[PersonRef(id=p.id, name=p.name) for p in people.get(m, [])])
         for m, s in ranked
     ]  # fmt: skip
     return LabelSearch(query=query, words=words, items=items)
@@ -136,6 +140,10 @@ def analysis(session: Session, media_store_id: int) -> Analysis:
         faces=[face_read(r) for r in repository.faces_of(session, media_store_id)],
         labels=[label_read(r) for r in repository.labels_of(session, media_store_id)],
         jobs=jobs,
+        people=[
+            PersonRef(id=p.id, name=p.name)
+            for p in people_repository.persons_of_media(session, [media_store_id])[media_store_id]
+        ],
     )
 
 

@@ -100,6 +100,10 @@ def complete(session: Session, rt: Runtime, job_id: str, req: CompleteRequest) -
     queue.finish(job, JobStatus.completed)
     queue.close_attempt(session, job.id, job.attempts, "completed")
     events.stage(session, events.job_event("completed", job))
+    after_complete = getattr(task.sink, "after_complete", None)
+    if callable(after_complete):  # e.g. queue the next job of a task that works in rounds
+        session.flush()
+        after_complete(SinkContext(session, rt.resources), job)
     return to_response(job)
 
 

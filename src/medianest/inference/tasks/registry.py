@@ -19,6 +19,7 @@ TASK_MODULES = (
     "medianest.inference.tasks.image_info",
     "medianest.inference.tasks.ml",
     "medianest.inference.tasks.testing",
+    "medianest.inference.tasks.people",
 )
 ML_TASK_MODULE = "medianest.inference.ml.tasks"
 """Optional module of the models issue that registers the real ML task types."""

@@ -148,6 +148,27 @@ class VectorStore(ABC):
         values = self._retrieve_vector(self._spec(collection).physical, _check_id(point_id))
         return None if values is None else np.asarray(values, dtype=np.float32)
 
+    def get_vectors(
+        self, collection: str, point_ids: Sequence[str]
+    ) -> dict[str, npt.NDArray[np.float32]]:
+        """Stored vectors of many points of the active model (missing ids are left out)."""
+        physical = self._spec(collection).physical
+        found: dict[str, npt.NDArray[np.float32]] = {}
+        for start in range(0, len(point_ids), 256):
+            chunk = [_check_id(i) for i in point_ids[start : start + 256]]
+            for point_id, values in self._retrieve_vectors(physical, chunk).items():
+                found[point_id] = np.asarray(values, dtype=np.float32)
+        return found
+
+    def _retrieve_vectors(self, physical: str, point_ids: list[str]) -> dict[str, list[float]]:
+        """Adapters with a batch read override this; the default reads one point at a time."""
+        found: dict[str, list[float]] = {}
+        for point_id in point_ids:
+            values = self._retrieve_vector(physical, point_id)
+            if values is not None:
+                found[point_id] = values
+        return found
+
     def count(self, collection: str) -> int:
         """Points of the active model and version."""
         spec = self._spec(collection)

@@ -126,6 +126,14 @@ class EdgeVectorStore(VectorStore):
         vector = records[0].vector
         return vector if isinstance(vector, list) else None  # type: ignore[return-value]
 
+    def _retrieve_vectors(self, physical: str, point_ids: list[str]) -> dict[str, list[float]]:
+        records = self._open(physical).retrieve(list(point_ids), False, True)
+        return {
+            str(r.id): r.vector  # type: ignore[misc]
+            for r in records
+            if isinstance(r.vector, list)
+        }
+
     def _count(self, physical: str, must: Conditions) -> int:
         return self._open(physical).count(qe.CountRequest(exact=True, filter=_filter(must, {})))
 
