@@ -49,13 +49,18 @@ lock: install
 	{ sed -n '1,2p' requirements.lock; $(PY) -m pip freeze --exclude-editable; } > requirements.lock.new
 	mv requirements.lock.new requirements.lock
 
+# Every script records its figures (each against a baseline measured in the same run) into
+# bench/results/latest.json; the last line prints them as one table. Not part of `make test`.
 bench: install system-deps services
+	$(PY) bench/report.py --reset
 	$(PY) bench/auth.py
 	$(PY) bench/ingest.py
 	$(PY) bench/store_list.py
 	$(PY) bench/job_queue.py
 	$(PY) bench/inference.py
 	$(PY) bench/vector_search.py
+	$(PY) bench/near_duplicates.py
+	$(PY) bench/report.py
 
 fuzz: install
 	MEDIANEST_FUZZ_EXAMPLES=200 $(PY) -m pytest -q tests/fuzz

@@ -6,7 +6,9 @@
   ``image_embedding`` for each; throughput = N / (time from the first upload to the last job
   completed). The models are warmed up by two uploads before the clock starts.
 * bare: K processes running the same models on the same JPEGs (decode, YuNet, SFace per face,
-  EfficientNet-Lite0 in batches), with no HTTP, store, queue or database.
+  EfficientNet-Lite0 in batches), with no HTTP, store, queue or database. Measured with the
+  default backend (EfficientNet-Lite0 through ONNX Runtime) and with today's loop before it
+  (the torch backend), in the same run: their ratio is the model speed-up (goal >= 1.5).
 
 Both use INFERENCE_TORCH_THREADS = max(1, cpus // K). Prints both and their ratio (goal >= 0.8).
 The system figure includes the media store's own ingest work (hashing, exiftool, preview,
@@ -25,7 +27,6 @@ from pathlib import Path
 _HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 sys.path.insert(0, str(_HERE.parent))
-
 import argparse  # noqa: E402
 import multiprocessing as mp  # noqa: E402
 import os  # noqa: E402
@@ -36,11 +37,14 @@ from typing import Any  # noqa: E402
 
 import httpx  # noqa: E402
 import numpy as np  # noqa: E402
+from bench.report import record  # noqa: E402
 from tests.inference import photos  # noqa: E402
 from tests.inference.cluster import System, running_system  # noqa: E402
 
 TASKS = ("face_embedding", "image_embedding")
 IMAGE_BATCH = 8
+DEFAULT = "efficientnet-lite0"  # ONNX Runtime
+TODAY = "efficientnet-lite0-torch"  # the loop before ONNX Runtime
 
 
 def make_images(n: int, seed: int = 7) -> list[bytes]:
@@ -65,8 +69,11 @@ def make_images(n: int, seed: int = 7) -> list[bytes]:
 # -- bare loop -------------------------------------------------------------------------------
 
 
-def bare_process(images: list[bytes], threads: int, ready: Any, go: Any, done: Any) -> None:
+def bare_process(
+    images: list[bytes], threads: int, backend: str, ready: Any, go: Any, done: Any
+) -> None:
     os.environ["INFERENCE_TORCH_THREADS"] = str(threads)
+    os.environ["INFERENCE_IMAGE_EMBEDDER"] = backend
     from medianest.inference.ml.base import load_image
     from medianest.inference.ml.tasks import MlTasks
 
@@ -83,11 +90,14 @@ def bare_process(images: list[bytes], threads: int, ready: Any, go: Any, done: A
     done.put(time.perf_counter())
 
 
-def run_bare(images: list[bytes], k: int, threads: int) -> float:
+def run_bare(images: list[bytes], k: int, threads: int, backend: str = DEFAULT) -> float:
     ctx = mp.get_context("spawn")
     ready, go, done = ctx.Semaphore(0), ctx.Event(), ctx.Queue()
     shares = [images[i::k] for i in range(k)]
-    procs = [ctx.Process(target=bare_process, args=(s, threads, ready, go, done)) for s in shares]
+    procs = [
+        ctx.Process(target=bare_process, args=(s, threads, backend, ready, go, done))
+        for s in shares
+    ]
     for proc in procs:
         proc.start()
     for _ in procs:
@@ -194,12 +204,17 @@ def main() -> None:
           f"thread(s) each, cpus {os.cpu_count()}", flush=True)  # fmt: skip
     # the bare loop runs before and after the system; the better run counts (conservative)
     bare_runs = [run_bare(images, k, threads)]
+    today_runs = [run_bare(images, k, threads, TODAY)]
     system = run_system(images, warmup, k, threads)
     bare_runs.append(run_bare(images, k, threads))
-    bare = max(bare_runs)
+    today_runs.append(run_bare(images, k, threads, TODAY))
+    bare, today = max(bare_runs), max(today_runs)
     runs = " / ".join(f"{b:.2f}" for b in bare_runs)
     print(f"system (upload -> all jobs completed): {system:6.2f} images/s", flush=True)
     print(f"bare model loop (same models/images):  {bare:6.2f} images/s (runs: {runs})")
+    runs = " / ".join(f"{b:.2f}" for b in today_runs)
+    print(f"today's loop (torch EfficientNet):     {today:6.2f} images/s (runs: {runs})")
+    print(f"bare loop / today's loop: {bare / today:.2f} (goal >= 1.5)")
     print(f"ratio system / bare: {system / bare:.2f} (goal >= 0.80)", flush=True)
     ingest = run_ingest_only(images, warmup)
     ceiling = 1 / (1 / bare + 1 / ingest)
@@ -208,6 +223,10 @@ def main() -> None:
         f"ceiling when ingest and models share the CPUs: {ceiling:.2f} images/s; "
         f"system / ceiling: {system / ceiling:.2f}"
     )
+    record("models: bare loop vs today's (torch) loop", bare, baseline=today, unit="img/s",
+           goal=(">=", 1.5), baseline_name="torch loop")  # fmt: skip
+    record("inference: upload -> jobs done vs ceiling", system, baseline=ceiling,
+           unit="img/s", goal=(">=", 0.9), baseline_name="ingest+bare")  # fmt: skip
 
 
 if __name__ == "__main__":

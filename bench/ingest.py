@@ -2,9 +2,12 @@
 
 1. Upload N generated 12 MP JPEGs over HTTP with 4 concurrent clients to a real uvicorn server
    (SQLite, embedded defaults): files/s and MB/s.
-2. The bare work on the same files in one process with the same concurrency (copy + md5/sha256 +
-   one exiftool call + a thumbnail), measured in the same run; prints both and the ratio.
-3. List-page latency (p50/p95) over HTTP with 100k entities bulk-inserted into the database.
+2. The bare work on the same files in one process with the same concurrency, measured in the
+   same run: copy + md5/sha256 + one exiftool call + the same renditions (preview, thumbnail,
+   pHash) with the same library (libvips) as the service. The old narrow loop (copy + hashes +
+   exiftool + a Pillow 256 px thumbnail only) is measured and reported beside it.
+3. Renditions alone, libvips (the service) against the Pillow path it replaced, same files.
+4. List-page latency (p50/p95) over HTTP with 100k entities bulk-inserted into the database.
 
 Usage: python bench/ingest.py [--n 40] [--clients 4] [--entities 100000]
 """
@@ -17,6 +20,7 @@ from pathlib import Path
 # bench/queue.py would shadow the standard library's ``queue`` (used by concurrent.futures).
 if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
     sys.path.pop(0)
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import argparse
 import contextlib
@@ -38,12 +42,14 @@ from typing import Any
 import httpx
 import jwt
 import piexif
+from bench.report import record
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from PIL import Image, ImageDraw
 
 from medianest.media_store.db import migrate
-from medianest.media_store.media import ExifTool, MediaAnalyzer
+from medianest.media_store.media import ExifTool, MediaAnalyzer, renditions, vips
+from medianest.media_store.media.phash import phash
 
 MB = 1024 * 1024
 
@@ -149,29 +155,57 @@ def upload_all(url: str, auth: str, files: list[Path], clients: int) -> float:
     return time.perf_counter() - started
 
 
-def bare_work(files: list[Path], folder: Path, clients: int) -> float:
-    """What an upload must do at minimum: copy, hash, one exiftool call, a thumbnail."""
+def _copy_and_hash(path: Path, folder: Path) -> Path:
+    target = folder / path.name
+    shutil.copyfile(path, target)
+    md5, sha = hashlib.md5(usedforsecurity=False), hashlib.sha256()
+    with target.open("rb") as fh:
+        while chunk := fh.read(MB):
+            md5.update(chunk)
+            sha.update(chunk)
+    return target
+
+
+def bare_work(files: list[Path], folder: Path, clients: int, narrow: bool = False) -> float:
+    """What an upload must do at minimum: copy, hash, one exiftool call and the renditions.
+
+    ``narrow``: the old baseline, a Pillow 256 px thumbnail instead of preview + thumbnail + pHash.
+    """
     exiftool = ExifTool()
     exiftool.start()
 
     def one(path: Path) -> None:
-        target = folder / path.name
-        shutil.copyfile(path, target)
-        md5, sha = hashlib.md5(usedforsecurity=False), hashlib.sha256()
-        with target.open("rb") as fh:
-            while chunk := fh.read(MB):
-                md5.update(chunk)
-                sha.update(chunk)
+        target = _copy_and_hash(path, folder)
         exiftool.metadata(target)
-        with Image.open(target) as image:
-            image.draft("RGB", (512, 512))
-            image.thumbnail((256, 256))
-            image.save(io.BytesIO(), "WEBP", quality=80)
+        if narrow:
+            with Image.open(target) as image:
+                image.draft("RGB", (512, 512))
+                image.thumbnail((256, 256))
+                image.save(io.BytesIO(), "WEBP", quality=80)
+        else:
+            vips.render(target)  # the service's renditions, same library, same sizes
 
     started = time.perf_counter()
     with ThreadPoolExecutor(clients) as pool:
         list(pool.map(one, files))
     exiftool.close()
+    return time.perf_counter() - started
+
+
+def pillow_renditions(path: Path) -> None:
+    """The rendering path before libvips: full Pillow decode (DCT-reduced), preview, thumbnail,
+    pHash of the preview."""
+    decoded = renditions.decode_image(path)
+    preview = renditions.preview_image(decoded.image)
+    renditions.make_renditions(preview)
+    phash(preview)
+
+
+def renditions_only(files: list[Path], clients: int, library: str) -> float:
+    work = pillow_renditions if library == "pillow" else vips.render
+    started = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        list(pool.map(work, files))
     return time.perf_counter() - started
 
 
@@ -262,6 +296,9 @@ def main() -> None:
         files = make_files(root / "src", args.n)
         total_mb = sum(p.stat().st_size for p in files) / MB
         bare_s = bare_work(files, root / "bare", args.clients)
+        narrow_s = bare_work(files, root / "bare", args.clients, narrow=True)
+        vips_s = renditions_only(files, args.clients, "vips")
+        pillow_s = renditions_only(files, args.clients, "pillow")
         analysis_s = analysis_only(files, args.clients)
         url, proc = start_server(root / "home", key_path)
         try:
@@ -269,7 +306,8 @@ def main() -> None:
         finally:
             proc.terminate()
             proc.wait(20)
-        report_ingest(args, total_mb, http_s, bare_s, analysis_s)
+        report_ingest(args, total_mb, http_s, bare_s, analysis_s, narrow_s)
+        report_renditions(args.n, vips_s, pillow_s)
         bench_list(root, key_path, auth, args.entities, f"sqlite:///{root / 'list.db'}")
         if args.postgres_url:
             with scratch_postgres(args.postgres_url) as pg_url:
@@ -277,16 +315,31 @@ def main() -> None:
 
 
 def report_ingest(
-    args: Any, total_mb: float, http_s: float, bare_s: float, analysis_s: float
+    args: Any, total_mb: float, http_s: float, bare_s: float, analysis_s: float, narrow_s: float
 ) -> None:
     n = args.n
     print(f"\ningest: {n} files, {total_mb:.0f} MB, {args.clients} concurrent clients")
-    timings = (("HTTP upload", http_s), ("bare work", bare_s), ("analysis only", analysis_s))
+    timings = (("HTTP upload", http_s), ("bare work", bare_s), ("old narrow loop", narrow_s),
+               ("analysis only", analysis_s))  # fmt: skip
     for name, seconds in timings:
         rate, mbs = n / seconds, total_mb / seconds
-        print(f"  {name:<12}: {rate:6.2f} files/s  {mbs:7.1f} MB/s  ({seconds:.1f} s)")
-    print(f"  ratio HTTP / bare work: {bare_s / http_s:.2f}")
+        print(f"  {name:<15}: {rate:6.2f} files/s  {mbs:7.1f} MB/s  ({seconds:.1f} s)")
+    print(f"  ratio HTTP / bare work (same renditions, libvips): {bare_s / http_s:.2f}")
+    print(f"  ratio HTTP / old narrow loop (256 px thumbnail only): {narrow_s / http_s:.2f}")
     print(f"  ratio HTTP / analysis only (service overhead): {analysis_s / http_s:.2f}")
+    record("ingest: HTTP vs bare loop (same renditions)", n / http_s, baseline=n / bare_s,
+           unit="files/s", goal=(">=", 0.7), baseline_name="bare")  # fmt: skip
+    record("ingest: HTTP vs old narrow loop", n / http_s, baseline=n / narrow_s,
+           unit="files/s", goal=(">=", 0.7), baseline_name="narrow")  # fmt: skip
+    record("ingest: HTTP vs analysis it runs", n / http_s, baseline=n / analysis_s,
+           unit="files/s", goal=(">=", 0.9), baseline_name="analysis")  # fmt: skip
+
+
+def report_renditions(n: int, vips_s: float, pillow_s: float) -> None:
+    print(f"  renditions alone: libvips {n / vips_s:.2f} files/s, Pillow {n / pillow_s:.2f} "
+          f"files/s, libvips / Pillow {pillow_s / vips_s:.2f}")  # fmt: skip
+    record("renditions: libvips vs Pillow", n / vips_s, baseline=n / pillow_s, unit="files/s",
+           goal=(">", 1.0), baseline_name="Pillow")  # fmt: skip
 
 
 @contextlib.contextmanager
@@ -319,8 +372,16 @@ def bench_list(root: Path, key_path: Path, auth: str, count: int, db_url: str) -
     url, proc = start_server(root / f"home-{backend}", key_path, db_url)
     try:
         list_latency(url, auth, 30)  # warm-up
-        for name, (p50, p95) in list_latency(url, auth).items():
+        results = list_latency(url, auth)
+        for name, (p50, p95) in results.items():
             print(f"  {name:<45} p50 {p50:7.1f} ms   p95 {p95:7.1f} ms")
+        worst = max(p95 for name, (_, p95) in results.items() if "search_query" not in name)
+        record(f"list page p95 at {count} ({backend})", worst, unit="ms", goal=("<", 20),
+               on="value")  # fmt: skip
+        search = [p95 for name, (_, p95) in results.items() if "search_query" in name]
+        if search:
+            record(f"search_query list p95 at {count} ({backend})", search[0], unit="ms",
+                   goal=("<", 20), on="value")  # fmt: skip
     finally:
         proc.terminate()
         proc.wait(20)

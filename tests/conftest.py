@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -29,6 +30,11 @@ POSTGRES_URL = os.environ.get("MEDIANEST_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
 TEST_ISSUER = "medianest-auth"
 TEST_AUDIENCE = "medianest"
+# The ONNX graph of EfficientNet-Lite0 is exported once (tens of seconds) and then reused: share
+# it between tests and runs (workers started by tests inherit this) instead of per data dir.
+os.environ.setdefault(
+    "INFERENCE_MODEL_DIR", str(Path(tempfile.gettempdir()) / f"medianest-test-models-{os.getuid()}")
+)
 
 
 def _pg_admin_url() -> str:

@@ -125,6 +125,8 @@ def running_system(
     urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
     accounts, admin_token = _accounts(home)
     env = {k: v for k, v in os.environ.items() if not k.startswith(PREFIXES)}
+    if "INFERENCE_MODEL_DIR" in os.environ:  # the exported model graph, shared (tests/conftest)
+        env["INFERENCE_MODEL_DIR"] = os.environ["INFERENCE_MODEL_DIR"]
     env.update({
         "MEDIANEST_HOME": str(home), "MEDIANEST_LOG_JSON": "false",
         "MEDIANEST_LOG_LEVEL": "WARNING", "AUTH_ADMIN_PASSWORD": ADMIN_PASSWORD,

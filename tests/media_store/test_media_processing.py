@@ -28,9 +28,10 @@ from medianest.media_store.media import (
     MediaInfo,
     UnsupportedMediaError,
     renditions,
+    vips,
 )
 from medianest.media_store.media.capture_date import capture_date, parse_exif_datetime
-from medianest.media_store.media.phash import hamming, phash, to_hex, to_signed64
+from medianest.media_store.media.phash import hamming, to_hex, to_signed64
 from medianest.media_store.media.sniff import sniff_bytes
 from tests.media_store import media_factory as mf
 
@@ -528,7 +529,7 @@ def _photo_sources() -> dict[str, Image.Image]:
 
 
 def _hash_of(data: bytes) -> str:
-    return phash(renditions.preview_image(renditions.decode_image(data).image))
+    return vips.render(data).phash
 
 
 def _variants(image: Image.Image) -> dict[str, bytes]:

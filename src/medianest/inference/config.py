@@ -79,7 +79,10 @@ class ModelSettings(BaseSettings):
 
     face_min_score: float = Field(0.6, ge=0, le=1, description="YuNet score threshold")
     face_min_size: int = Field(20, ge=1, description="Smallest face side, original pixels")
-    image_embedder: str = Field("efficientnet-lite0", description="efficientnet-lite0 | onnx")
+    image_embedder: str = Field(
+        "efficientnet-lite0",
+        description="efficientnet-lite0 (ONNX Runtime) | efficientnet-lite0-torch | onnx",
+    )
     image_embedder_path: str | None = Field(None, description="ONNX file (onnx backend)")
     image_embedder_name: str | None = Field(None, description="Model name recorded with vectors")
     image_embedder_version: str = "1"
@@ -87,7 +90,12 @@ class ModelSettings(BaseSettings):
     image_embedder_input_size: int = Field(224, ge=16)
     labels_top_k: int = Field(5, ge=1, le=50)
     label_min_probability: float = Field(0.02, ge=0, le=1, description="Drop rarer labels")
-    torch_threads: int | None = Field(None, ge=1, description="Threads per worker process")
+    model_dir: str | None = Field(
+        None, description="Where exported model graphs are kept (default: <home>/models)"
+    )
+    torch_threads: int | None = Field(
+        None, ge=1, description="Model threads per worker process (default: cores / processes)"
+    )
 
 
 class WorkerSettings(CommonSettings):

@@ -8,7 +8,18 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Float, Index, Integer, String, Text, text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Float,
+    Index,
+    Integer,
+    String,
+    Text,
+    desc,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from medianest.common.db import make_metadata
@@ -57,7 +68,26 @@ class Job(Base):
     updated_at: Mapped[int] = mapped_column(BigInteger)
 
     __table_args__ = (
-        Index("ix_jobs_claim", "status", "priority", "created_at"),
+        # The claim's ORDER BY over pending jobs only, read in index order (no sort of every
+        # pending job per claim). Alembic cannot compare a DESC index on SQLite (it reflects the
+        # column without DESC), so SQLite gets the twin below, created WITH DESC by the
+        # migration but declared without it; PostgreSQL has both (the twin is small: partial).
+        Index(
+            "ix_jobs_ready",
+            desc("priority"),
+            "created_at",
+            "id",
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
+        Index(
+            "ix_jobs_ready_sqlite",
+            "priority",
+            "created_at",
+            "id",
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
         Index("ix_jobs_lease", "status", "lease_expires_at"),
         Index("ix_jobs_media", "media_store_id", "task_type"),
         Index("ix_jobs_task_status", "task_type", "status"),

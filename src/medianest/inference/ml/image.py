@@ -10,10 +10,6 @@ from __future__ import annotations
 import contextlib
 import io
 from collections.abc import Sequence
-from dataclasses import dataclass
-from functools import cache
-from importlib.resources import files
-from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -30,31 +26,18 @@ from medianest.inference.ml.base import (
     resize_center_crop,
     to_normalized_chw,
 )
+from medianest.inference.ml.imagenet import ImageAnalysis, Label, imagenet_labels
 
-
-class Label(NamedTuple):
-    label: str
-    probability: float
-
-
-@dataclass(frozen=True)
-class ImageAnalysis:
-    embedding: Embedding
-    labels: list[Label]
-
-
-@cache
-def imagenet_labels() -> tuple[str, ...]:
-    """The 1000 ImageNet-1k class names, in class-index order (a data file in this package)."""
-    text = (files("medianest.inference.ml") / "imagenet_labels.txt").read_text("utf-8")
-    labels = tuple(line.strip() for line in text.splitlines() if line.strip())
-    if len(labels) != 1000:
-        raise RuntimeError(f"imagenet_labels.txt has {len(labels)} names, expected 1000")
-    return labels
+__all__ = ["EfficientNetLite0", "ImageAnalysis", "Label", "imagenet_labels"]
 
 
 class EfficientNetLite0(Model[RGBImage, ImageAnalysis]):
-    """ImageNet EfficientNet-Lite0 on CPU; ~29 ms per image on 2 cores."""
+    """ImageNet EfficientNet-Lite0 on CPU with torch; ~29 ms per image on 2 cores.
+
+    The default backend runs the same weights through ONNX Runtime (:mod:`.efficientnet_onnx`,
+    faster: bench/inference.py); this one stays as backend ``efficientnet-lite0-torch``, and is
+    what that graph is exported from.
+    """
 
     name = "efficientnet-lite0"
     version = "1"

@@ -29,11 +29,16 @@ BACKENDS: dict[str, dict[str, str]] = {
     "face_detector": {"yunet": f"{_PKG}.faces:YuNetFaceDetector"},
     "face_embedder": {"sface": f"{_PKG}.faces:SFaceEmbedder"},
     "image_embedder": {
-        "efficientnet-lite0": f"{_PKG}.image:EfficientNetLite0",
+        # the packaged weights through ONNX Runtime (faster); torch kept as a named backend
+        "efficientnet-lite0": f"{_PKG}.efficientnet_onnx:EfficientNetLite0Onnx",
+        "efficientnet-lite0-torch": f"{_PKG}.image:EfficientNetLite0",
         "onnx": f"{_PKG}.onnx_image:OnnxImageEmbedder",
     },
     # Labels always come from the ImageNet classifier, even when a CLIP model embeds images.
-    "image_labeler": {"efficientnet-lite0": f"{_PKG}.image:EfficientNetLite0"},
+    "image_labeler": {
+        "efficientnet-lite0": f"{_PKG}.efficientnet_onnx:EfficientNetLite0Onnx",
+        "efficientnet-lite0-torch": f"{_PKG}.image:EfficientNetLite0",
+    },
 }
 DEFAULT_BACKENDS: dict[str, str] = {
     "face_detector": "yunet",

@@ -48,7 +48,10 @@ class MlTasks:
         return self.registry.get("face_embedder")
 
     def labeler(self) -> Any:
-        return self.registry.get("image_labeler", self._efficientnet_options())
+        backend = self.settings.image_embedder
+        options = {"image_labeler": backend if backend != "onnx" else "efficientnet-lite0",
+                   **self._efficientnet_options()}  # fmt: skip
+        return self.registry.get("image_labeler", options)
 
     def image_embedder(self) -> Any:
         if self.settings.image_embedder != "onnx":
@@ -65,7 +68,13 @@ class MlTasks:
         })  # fmt: skip
 
     def _efficientnet_options(self) -> dict[str, Any]:
-        return {"top_k": self.settings.labels_top_k, "num_threads": self.settings.torch_threads}
+        options: dict[str, Any] = {
+            "top_k": self.settings.labels_top_k,
+            "num_threads": self.settings.torch_threads,
+        }
+        if self.settings.image_embedder != "efficientnet-lite0-torch":
+            options["cache_dir"] = self.settings.model_dir
+        return options
 
     # -- handlers -------------------------------------------------------------------------
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import Select, and_, delete, select, update
+from sqlalchemy import Select, Table, and_, bindparam, delete, select, text, update
 from sqlalchemy.orm import Session
 
 from medianest.inference.models import Job, JobAttempt, JobStatus, WorkerSeen
@@ -90,8 +91,13 @@ def claim(
     return jobs
 
 
+# A literal, not a bound parameter: SQLite uses the partial index ``ix_jobs_ready`` only when the
+# query states its WHERE clause (``status = 'pending'``) verbatim.
+_IS_PENDING = text(f"jobs.status = '{PENDING}'")
+
+
 def _ready(now: int, task_types: Sequence[str] | None) -> Select[tuple[str]]:
-    query = select(Job.id).where(Job.status == PENDING, Job.run_after <= now)
+    query = select(Job.id).where(_IS_PENDING, Job.run_after <= now)
     if task_types:
         query = query.where(Job.task_type.in_(list(task_types)))
     return query.order_by(Job.priority.desc(), Job.created_at, Job.id)
@@ -120,6 +126,42 @@ def lease_holder(session: Session, job_id: str, worker_id: str, attempt: int | N
     if attempt is not None:
         query = query.where(Job.attempts == attempt)
     return session.scalars(query.with_for_update()).first()
+
+
+def lease_holders(session: Session, job_ids: Sequence[str], worker_id: str) -> dict[str, Job]:
+    """The jobs among ``job_ids`` that ``worker_id`` holds, row-locked, in ONE statement.
+
+    The attempt is checked by the caller per job (see :func:`holds`)."""
+    if not job_ids:
+        return {}
+    query = select(Job).where(
+        Job.id.in_(list(job_ids)),
+        Job.worker_id == worker_id,
+        Job.status.in_((PROCESSING, CANCELLED)),
+    )
+    return {job.id: job for job in session.scalars(query.order_by(Job.id).with_for_update())}
+
+
+def holds(job: Job | None, attempt: int | None) -> bool:
+    return job is not None and (attempt is None or job.attempts == attempt)
+
+
+def close_attempts(session: Session, closed: Sequence[tuple[str, int, str]]) -> None:
+    """Close several attempts, ``(job_id, attempt, outcome)``, in one executemany."""
+    if not closed:
+        return
+    table = cast(Table, JobAttempt.__table__)
+    now = now_ms()
+    session.execute(
+        update(table)
+        .where(
+            table.c.job_id == bindparam("b_job"),
+            table.c.attempt == bindparam("b_attempt"),
+            table.c.outcome.is_(None),
+        )
+        .values(outcome=bindparam("b_outcome"), finished_at=now),
+        [{"b_job": j, "b_attempt": a, "b_outcome": o} for j, a, o in closed],
+    )
 
 
 def extend_lease(job: Job, lease_ms: int, progress: int | None) -> None:

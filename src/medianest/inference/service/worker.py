@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from contextlib import nullcontext
 
 from sqlalchemy.orm import Session
 
@@ -85,12 +86,27 @@ def _overran(rt: Runtime, job: Job) -> bool:
 
 def complete(session: Session, rt: Runtime, job_id: str, req: CompleteRequest) -> JobResponse:
     job = _held(session, job_id, req.worker_id, req.attempt)
+    return _complete_held(session, rt, job, req.result)
+
+
+def _complete_held(
+    session: Session,
+    rt: Runtime,
+    job: Job,
+    result: object,
+    closed: list[tuple[str, int, str]] | None = None,
+) -> JobResponse:
+    """Store the result and complete ``job``; ``closed`` collects the attempt to close (the
+    caller closes a whole batch in one statement), else it is closed here."""
     if job.status == JobStatus.cancelled.value:
         return _drop_cancelled(session, job)
     task = rt.task(job.task_type)
+    # A sink that writes rows runs in a savepoint, so a refused result leaves none of its writes
+    # behind; one that only validates (``writes_rows = False``) needs no savepoint round trips.
+    guard = session.begin_nested() if getattr(task.sink, "writes_rows", True) else nullcontext()
     try:
-        with session.begin_nested():  # a refused result leaves none of its writes behind
-            stored = task.sink.store(SinkContext(session, rt.resources), job, req.result)
+        with guard:
+            stored = task.sink.store(SinkContext(session, rt.resources), job, result)
     except InvalidResult as exc:
         return _final_failure(session, job, f"invalid result: {exc}")
     except Exception as exc:
@@ -98,7 +114,10 @@ def complete(session: Session, rt: Runtime, job_id: str, req: CompleteRequest) -
         return _failure(session, rt, job, f"result could not be stored: {type(exc).__name__}")
     job.result = stored
     queue.finish(job, JobStatus.completed)
-    queue.close_attempt(session, job.id, job.attempts, "completed")
+    if closed is None:
+        queue.close_attempt(session, job.id, job.attempts, "completed")
+    else:
+        closed.append((job.id, job.attempts, "completed"))
     events.stage(session, events.job_event("completed", job))
     after_complete = getattr(task.sink, "after_complete", None)
     if callable(after_complete):  # e.g. queue the next job of a task that works in rounds
@@ -108,7 +127,10 @@ def complete(session: Session, rt: Runtime, job_id: str, req: CompleteRequest) -
 
 
 def fail(session: Session, rt: Runtime, job_id: str, req: FailRequest) -> JobResponse:
-    job = _held(session, job_id, req.worker_id, req.attempt)
+    return _fail_held(session, rt, _held(session, job_id, req.worker_id, req.attempt), req)
+
+
+def _fail_held(session: Session, rt: Runtime, job: Job, req: FailRequest) -> JobResponse:
     if job.status == JobStatus.cancelled.value:
         return _drop_cancelled(session, job)
     if not req.retryable:
@@ -117,23 +139,29 @@ def fail(session: Session, rt: Runtime, job_id: str, req: FailRequest) -> JobRes
 
 
 def report(session: Session, rt: Runtime, req: ReportRequest) -> ReportResponse:
-    """Several jobs' outcomes in one transaction; each is accepted or refused on its own."""
+    """Several jobs' outcomes in one transaction; each is accepted or refused on its own.
+
+    Round trips per batch, not per job: the held jobs are read (and row-locked) in one SELECT,
+    completed attempts are closed in one executemany, the job rows flush together."""
+    held = queue.lease_holders(session, [item.job_id for item in req.reports], req.worker_id)
+    closed: list[tuple[str, int, str]] = []
     outcomes = []
     for item in req.reports:
-        try:
-            if item.error is not None:
-                fail_req = FailRequest(worker_id=req.worker_id, attempt=item.attempt,
-                                       error=item.error, retryable=item.retryable)  # fmt: skip
-                job = fail(session, rt, item.job_id, fail_req)
-            else:
-                done = CompleteRequest(
-                    worker_id=req.worker_id, attempt=item.attempt, result=item.result
-                )
-                job = complete(session, rt, item.job_id, done)
-        except Conflict as exc:
-            outcomes.append(ReportOutcome(job_id=item.job_id, accepted=False, detail=exc.detail))
+        job = held.get(item.job_id)
+        if not queue.holds(job, item.attempt):
+            detail = "lease lost: the job is not held by this worker"
+            outcomes.append(ReportOutcome(job_id=item.job_id, accepted=False, detail=detail))
             continue
-        outcomes.append(ReportOutcome(job_id=item.job_id, accepted=True, status=job.status))
+        assert job is not None
+        if item.error is not None:
+            fail_req = FailRequest(worker_id=req.worker_id, attempt=item.attempt,
+                                   error=item.error, retryable=item.retryable)  # fmt: skip
+            response = _fail_held(session, rt, job, fail_req)
+        else:
+            response = _complete_held(session, rt, job, item.result, closed)
+        held.pop(item.job_id)  # a job reported twice in one batch: the second is refused
+        outcomes.append(ReportOutcome(job_id=item.job_id, accepted=True, status=response.status))
+    queue.close_attempts(session, closed)
     return ReportResponse(outcomes=outcomes)
 
 

@@ -85,6 +85,8 @@ class ResultSink(Protocol):
 class JsonResultSink:
     """Default sink: the result must be a JSON object of bounded size; kept on the job only."""
 
+    writes_rows = False  # validates only: the report needs no savepoint around it
+
     def __init__(self, validate: Callable[[dict[str, Any]], None] | None = None) -> None:
         self._validate = validate
 

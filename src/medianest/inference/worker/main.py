@@ -62,6 +62,8 @@ def run_one(settings_data: dict[str, Any], names: list[str] | None) -> int:
     from medianest.common.logging import configure_logging
 
     settings = WorkerSettings(**settings_data)
+    # models size their thread pools by it (cores / processes): CLI flags reach them this way
+    os.environ["MEDIANEST_WORKER_CONCURRENCY"] = str(settings.concurrency)
     configure_logging(settings.log_level, settings.log_json)
     worker = build_worker(settings, names)
     for sig in (signal.SIGTERM, signal.SIGINT):

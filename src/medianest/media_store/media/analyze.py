@@ -2,8 +2,9 @@
 
 Order matters: the type is sniffed from the bytes first (415 for anything else, before any
 decoder sees the file), then exiftool reads the metadata, then the pixels are decoded for real
-(Pillow, a RAW's embedded preview, or an ffmpeg frame), so a corrupt upload fails with
-``MediaDecodeError`` (422) before anything is stored.
+(libvips with a Pillow fallback: the file, a RAW's embedded preview, or an ffmpeg frame), once,
+at reduced size, and that one decode feeds the preview, the thumbnail and the pHash; a corrupt
+upload fails with ``MediaDecodeError`` (422) before anything is stored.
 """
 
 from __future__ import annotations
@@ -17,23 +18,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from PIL import Image
-
 from . import probe
 from .capture_date import capture_date
 from .errors import MediaDecodeError, UnsupportedMediaError
 from .exiftool import ExifTool
-from .phash import phash
-from .renditions import (
-    PREVIEW_SIZE,
-    THUMBNAIL_SIZE,
-    DecodedImage,
-    decode_image,
-    decode_raw_preview,
-    make_renditions,
-    preview_image,
-)
+from .renditions import PREVIEW_SIZE, RAW_PREVIEW_TAGS, THUMBNAIL_SIZE
 from .sniff import ContentType, refine_with_exiftool, sniff
+from .vips import Rendered, render
 
 # Facts about the server's temporary upload file, not about the media: never exposed.
 _PRIVATE_KEYS = frozenset(
@@ -75,7 +66,7 @@ class MediaInfo:
 
 @dataclass(frozen=True, slots=True)
 class _Pixels:
-    image: Image.Image
+    rendered: Rendered
     width: int
     height: int
     duration: float | None = None
@@ -147,11 +138,24 @@ class MediaAnalyzer:
         orientation: int | None,
     ) -> _Pixels:
         if content.is_raw:
-            decoded = decode_raw_preview(self.exiftool, path, orientation)
-            width, height = _raw_size(metadata, orientation) or (decoded.width, decoded.height)
-            return _Pixels(decoded.image, width, height)
-        decoded = decode_image(path, min_size=self.preview_size)
-        return _Pixels(decoded.image, decoded.width, decoded.height)
+            previews = self.exiftool.binary_tags(path, RAW_PREVIEW_TAGS)
+            if not previews:
+                raise MediaDecodeError("RAW file has no embedded preview image")
+            rendered = self._render(max(previews.values(), key=len), orientation)
+            width, height = _raw_size(metadata, orientation) or (rendered.width, rendered.height)
+            return _Pixels(rendered, width, height)
+        rendered = self._render(path)
+        return _Pixels(rendered, rendered.width, rendered.height)
+
+    def _render(
+        self, source: str | os.PathLike[str] | bytes, fallback_orientation: int | None = None
+    ) -> Rendered:
+        return render(
+            source,
+            fallback_orientation=fallback_orientation,
+            thumbnail_size=self.thumbnail_size,
+            preview_size=self.preview_size,
+        )
 
     def _video(self, path: str | os.PathLike[str]) -> _Pixels:
         probed = probe.ffprobe(path, timeout=self.subprocess_timeout)
@@ -163,9 +167,9 @@ class MediaAnalyzer:
             raise MediaDecodeError("video stream has no dimensions")
         at = probe.poster_time(summary.duration)
         frame = probe.extract_frame(path, at, timeout=self.subprocess_timeout)
-        decoded: DecodedImage = decode_image(frame)  # already display-rotated by ffmpeg
+        rendered = self._render(frame)  # already display-rotated by ffmpeg
         probed.get("format", {}).pop("filename", None)  # the server's temp path
-        return _Pixels(decoded.image, width, height, summary.duration, probed)
+        return _Pixels(rendered, width, height, summary.duration, probed)
 
     def _info(
         self,
@@ -175,8 +179,7 @@ class MediaAnalyzer:
         pixels: _Pixels,
         upload_time_ms: int,
     ) -> MediaInfo:
-        preview = preview_image(pixels.image, self.preview_size)
-        renditions = make_renditions(preview, self.thumbnail_size, self.preview_size)
+        renditions = pixels.rendered
         created, source = capture_date(metadata, upload_time_ms)
         latitude, longitude = gps_position(metadata)
         public = {k: v for k, v in metadata.items() if k not in _PRIVATE_KEYS}
@@ -196,7 +199,7 @@ class MediaAnalyzer:
             latitude=latitude,
             longitude=longitude,
             orientation=orientation,
-            phash=phash(preview),  # for video: the poster frame, so re-encodes match
+            phash=renditions.phash,  # for video: the poster frame, so re-encodes match
             metadata=public,
             thumbnail=renditions.thumbnail,
             preview=renditions.preview,

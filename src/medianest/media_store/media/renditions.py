@@ -113,8 +113,8 @@ def make_renditions(
     image: Image.Image, thumbnail_size: int = THUMBNAIL_SIZE, preview_size: int = PREVIEW_SIZE
 ) -> Renditions:
     """Encode the preview (JPEG) and, from it, the thumbnail (WebP)."""
-    preview = _fit(image, preview_size)
-    thumbnail = _fit(preview, thumbnail_size)
+    preview = fit(image, preview_size)
+    thumbnail = fit(preview, thumbnail_size)
     return Renditions(
         thumbnail=_encode(thumbnail, "WEBP", quality=80, method=4),
         preview=_encode(preview, "JPEG", quality=85, progressive=True),
@@ -123,10 +123,10 @@ def make_renditions(
 
 def preview_image(image: Image.Image, preview_size: int = PREVIEW_SIZE) -> Image.Image:
     """The image at preview size (what pHash and renditions are computed from)."""
-    return _fit(image, preview_size)
+    return fit(image, preview_size)
 
 
-def _fit(image: Image.Image, size: int) -> Image.Image:
+def fit(image: Image.Image, size: int) -> Image.Image:
     if max(image.size) <= size:
         return image
     copy = image.copy()
