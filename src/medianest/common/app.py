@@ -12,6 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from medianest import __version__
 from medianest.common.errors import install_error_handlers
 from medianest.common.logging import RequestIdMiddleware
+from medianest.common.metrics import install_metrics
 from medianest.common.security import PublicKeyProvider, TokenVerifier
 from medianest.common.settings import CommonSettings
 
@@ -32,6 +33,7 @@ def build_app(
             allow_headers=["*"],
             expose_headers=["ETag", "Content-Disposition", "X-Request-ID", "Content-Range"],
         )
+    install_metrics(app, settings.home)
     app.add_middleware(RequestIdMiddleware)
     return app
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import event as sa_event
@@ -96,6 +97,7 @@ class JobEvents:
         self.broadcaster = broadcaster
         self.mqtt = mqtt
         self.signal = signal
+        self.observers: list[Callable[[Event], None]] = []  # e.g. metrics, after commit
 
     def install(self, sessions: sessionmaker[Session]) -> None:
         sa_event.listen(sessions, "after_commit", self._after_commit)
@@ -118,6 +120,8 @@ class JobEvents:
             if event["event"] == "queued":
                 self.signal.notify()
             self.broadcaster.publish(event)
+            for observe in self.observers:
+                observe(event)
             if self.mqtt is not None:
                 self.mqtt.publish(topic_for(str(event["job_id"])), event)
                 self.mqtt.publish(TOPIC_ALL, event)

@@ -117,6 +117,12 @@ def status_counts(session: Session) -> dict[str, int]:
     return counts
 
 
+def counts_by_task_status(session: Session) -> list[tuple[str, str, int]]:
+    """(task_type, status, jobs) for every pair that has jobs."""
+    query = select(Job.task_type, Job.status, func.count()).group_by(Job.task_type, Job.status)
+    return [(task, status, int(n)) for task, status, n in session.execute(query)]
+
+
 def pending_summary(session: Session) -> tuple[int, int | None]:
     """(ready pending jobs, created_at of the oldest pending job)."""
     now = now_ms()

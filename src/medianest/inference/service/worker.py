@@ -99,7 +99,7 @@ def complete(session: Session, rt: Runtime, job_id: str, req: CompleteRequest) -
     job.result = stored
     queue.finish(job, JobStatus.completed)
     queue.close_attempt(session, job.id, job.attempts, "completed")
-    events.stage(session, events.job_event("completed", job))
+    events.stage(session, events.job_event("completed", job, run_ms=_run_ms(job)))
     return to_response(job)
 
 
@@ -147,8 +147,18 @@ def _failure(session: Session, rt: Runtime, job: Job, error: str) -> JobResponse
 def _final_failure(session: Session, job: Job, error: str) -> JobResponse:
     queue.finish(job, JobStatus.error, error)
     queue.close_attempt(session, job.id, job.attempts, "failed")
-    events.stage(session, events.job_event("failed", job, error_message=error, retrying=False))
+    failed = events.job_event(
+        "failed", job, error_message=error, retrying=False, run_ms=_run_ms(job)
+    )
+    events.stage(session, failed)
     return to_response(job)
+
+
+def _run_ms(job: Job) -> int | None:
+    """How long the final attempt ran (claim to outcome), for the job-duration metric."""
+    if job.started_at is None or job.completed_at is None:
+        return None
+    return max(0, job.completed_at - job.started_at)
 
 
 def _drop_cancelled(session: Session, job: Job) -> JobResponse:

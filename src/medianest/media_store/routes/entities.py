@@ -9,6 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from medianest.common.pagination import Page
 from medianest.common.security import Admin, StoreRead, StoreWrite
+from medianest.media_store.metrics import StoreMetricsDep
 from medianest.media_store.routes.deps import (
     MULTIPART_BODY,
     Ctx,
@@ -53,6 +54,7 @@ async def create_entity(
     session: WriteSession,
     read_session: ReadSession,
     ctx: Ctx,
+    metrics: StoreMetricsDep,
 ) -> EntityRead:
     """Create a collection or upload media (200 with the existing entity for known content)."""
     settings = request.app.state.settings
@@ -66,6 +68,8 @@ async def create_entity(
         )
     finally:
         form.discard()
+    if form.file is not None:
+        metrics.uploaded(form.file.size, new_content=created)
     if not created:
         response.status_code = 200
     return read
@@ -97,6 +101,7 @@ async def replace_entity(
     session: WriteSession,
     read_session: ReadSession,
     ctx: Ctx,
+    metrics: StoreMetricsDep,
 ) -> EntityRead:
     """Full update (multipart); an optional new file replaces the content."""
     settings = request.app.state.settings
@@ -105,11 +110,14 @@ async def replace_entity(
     )
     try:
         fields = parse_fields(form.fields)
-        return await run_in_threadpool(
+        read = await run_in_threadpool(
             uploads.replace, session, read_session, ctx, entity_id, fields, form.file, user.id
         )
     finally:
         form.discard()
+    if form.file is not None:
+        metrics.uploaded(form.file.size, new_content=True)
+    return read
 
 
 @router.patch("/{entity_id}", response_model=EntityRead)
