@@ -38,12 +38,26 @@ def backup(
 
 
 def restore(
-    src: Annotated[Path, typer.Argument(help="A folder written by `medianest backup`")],
-    force: Annotated[
-        bool, typer.Option(help="Replace the data of the target installation")
-    ] = False,
+    src: Annotated[str, typer.Argument(help="A backup folder (or an entity id, see below)")],
+    version: Annotated[
+        int | None, typer.Argument(help="With an entity id: the version to bring back", min=1)
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Replace the target's data")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Version restore: JSON output")] = False,
 ) -> None:
-    """Restore a STOPPED installation from a backup, verifying every file first."""
+    """`restore SRC`: restore a STOPPED installation from a backup, verifying every file first.
+    `restore ENTITY_ID VERSION`: make an old version of an entity current again."""
+    if version is not None:
+        from medianest.client._cli_store import restore as restore_version
+
+        if not src.isdigit():
+            raise typer.BadParameter("with a VERSION, the first argument is an entity id")
+        restore_version(int(src), version, json_out)
+        return
+    _restore_backup(Path(src), force)
+
+
+def _restore_backup(src: Path, force: bool) -> None:
     from medianest.cli.backup.backup import progress_bar
     from medianest.cli.backup.databases import DatabaseError
     from medianest.cli.backup.layout import from_environment
