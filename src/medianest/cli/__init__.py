@@ -57,6 +57,7 @@ for _mod in (
     "medianest.cli.users",
     "medianest.cli.worker",
     "medianest.client.cli",
+    "medianest.cli.backup",  # after the client: its `restore` also serves `restore ID VERSION`
 ):
     _register_optional(_mod)
 

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import importlib
 import os
+import secrets
 import signal
 import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlparse
 
@@ -99,7 +101,29 @@ def _base_env(host: str) -> dict[str, str]:
     for name, var in URL_VARS.items():  # a URL set in the environment also picks the port
         env.setdefault(var, f"http://{host}:{SERVICES[name].port}")
     env["MEDIANEST_HOME"] = str(CommonSettings().home.resolve())
+    if not env.get("MEDIANEST_METRICS_TOKEN"):
+        env["MEDIANEST_METRICS_TOKEN"] = _metrics_token(Path(env["MEDIANEST_HOME"]))
     return env
+
+
+def _metrics_token(home: Path) -> str:
+    """The scrape token for /metrics: kept in ``<data dir>/metrics-token`` (mode 0600)."""
+    path = home / "metrics-token"
+    if path.exists():
+        return path.read_text().strip()
+    home.mkdir(parents=True, exist_ok=True)
+    token = secrets.token_urlsafe(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(token + "\n")
+    return token
+
+
+def _metrics_hint(env: dict[str, str]) -> str:
+    where = "the MEDIANEST_METRICS_TOKEN you set"
+    if not os.environ.get("MEDIANEST_METRICS_TOKEN"):
+        where = f"{env['MEDIANEST_HOME']}/metrics-token"
+    return f"metrics token: {where} (an admin access token works too)"
 
 
 def _admin_hint(env: dict[str, str]) -> str:
@@ -108,18 +132,34 @@ def _admin_hint(env: dict[str, str]) -> str:
     return f"admin password: in {env['MEDIANEST_HOME']}/admin-password (mode 0600)"
 
 
-def _start_services(sup: Supervisor, env: dict[str, str], host: str) -> list[str]:
-    lines = []
-    for name, var in URL_VARS.items():
-        if not service_available(name):
-            continue
-        port = urlparse(env[var]).port or SERVICES[name].port
+def _planned(env: dict[str, str]) -> list[tuple[ServiceName, int]]:
+    """The services this host can run, with their ports (known before any of them starts)."""
+    return [
+        (name, urlparse(env[var]).port or SERVICES[name].port)
+        for name, var in URL_VARS.items()
+        if service_available(name)
+    ]
+
+
+def _banner(env: dict[str, str], host: str, workers: int) -> str:
+    lines = ["MediaNest is starting:"]
+    for name, port in _planned(env):
+        url = f"http://{host}:{port}"
+        lines.append(f"  {name.value:<15} {url}   (API docs: {url}/docs, metrics: {url}/metrics)")
+    if service_available(ServiceName.inference) and workers > 0:
+        lines.append(f"  workers         {workers} process(es)")
+    lines.append(f"  data dir        {env['MEDIANEST_HOME']}")
+    lines.append(f"  {_admin_hint(env)}")
+    lines.append(f"  {_metrics_hint(env)}")
+    return "\n".join(lines)
+
+
+def _start_services(sup: Supervisor, env: dict[str, str], host: str) -> None:
+    for name, port in _planned(env):
         sup.start(name.value, ["serve", name.value, "--host", host, "--port", str(port)], env)
         url = f"http://{host}:{port}"
         if not _wait_healthy(url, sup.procs[-1][1]):
             raise RuntimeError(f"{name.value} did not become healthy at {url}")
-        lines.append(f"  {name.value:<15} {url}   (API docs: {url}/docs)")
-    return lines
 
 
 def _refuse_public_demo(env: dict[str, str], host: str) -> None:
@@ -144,20 +184,20 @@ def up(
     """Start every service and the inference workers; Ctrl-C stops them all."""
     env = _base_env(host)
     _refuse_public_demo(env, host)
+    count = workers if workers is not None else (os.cpu_count() or 1)
+    # the banner comes first, before any child process logs a line
+    typer.echo(_banner(env, host, count))
+    sys.stdout.flush()
     if service_available(ServiceName.authentication):
         env.update(_service_accounts())
     sup = Supervisor()
     stop = lambda *_: sup.stop()  # noqa: E731
     signal.signal(signal.SIGTERM, stop)
     try:
-        lines = _start_services(sup, env, host)
-        count = workers if workers is not None else (os.cpu_count() or 1)
+        _start_services(sup, env, host)
         if service_available(ServiceName.inference) and count > 0:
             sup.start("worker", ["worker", "--concurrency", str(count)], env)
-            lines.append(f"  workers         {count} process(es)")
-        typer.echo("MediaNest is up:\n" + "\n".join(lines))
-        typer.echo(f"  data dir        {env['MEDIANEST_HOME']}\n  {_admin_hint(env)}")
-        typer.echo("Press Ctrl-C to stop.")
+        typer.echo("MediaNest is up (addresses above). Press Ctrl-C to stop.")
         while not sup.stopping and (dead := sup.alive()) is None:
             time.sleep(0.5)
         if not sup.stopping:

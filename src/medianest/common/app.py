@@ -14,6 +14,7 @@ from medianest.common.api_keys import ApiKeyAuthenticator, RemoteExchange
 from medianest.common.demo import check_demo_mode
 from medianest.common.errors import install_error_handlers
 from medianest.common.logging import RequestIdMiddleware
+from medianest.common.metrics import install_metrics
 from medianest.common.security import PublicKeyProvider, TokenVerifier
 from medianest.common.settings import CommonSettings
 
@@ -35,6 +36,7 @@ def build_app(
             allow_headers=["*"],
             expose_headers=["ETag", "Content-Disposition", "X-Request-ID", "Content-Range"],
         )
+    install_metrics(app, settings.home)
     app.add_middleware(RequestIdMiddleware)
     return app
 

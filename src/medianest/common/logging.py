@@ -1,4 +1,10 @@
-"""Structured (JSON) logging with request ids, and a filter that keeps secrets out of logs."""
+"""Logging: JSON lines for machines, readable lines for a person at a terminal, request ids, and
+redaction that keeps secrets out of both.
+
+The format follows where stderr goes: a terminal gets human-readable lines, anything else (a file,
+a pipe, journald, a container log) gets one JSON object per line; ``MEDIANEST_LOG_JSON=true`` or
+``false`` forces one or the other.
+"""
 
 from __future__ import annotations
 
@@ -28,7 +34,8 @@ _SECRET_PATTERNS = [
         r"([\"']?\s*[:=]\s*[\"']?)[^\s\"',&]+"
     ),
 ]
-_STD_ATTRS = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+# color_message: uvicorn's ANSI copy of the message
+_STD_ATTRS = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "color_message"}
 
 
 def redact(text: str) -> str:
@@ -62,14 +69,53 @@ class RedactingFormatter(logging.Formatter):
         return redact(super().format(record))
 
 
-def configure_logging(level: str = "INFO", json_output: bool = True) -> None:
-    """Configure the root logger once per process (idempotent)."""
+_LEVEL_COLOURS = {"WARNING": "33", "ERROR": "31", "CRITICAL": "1;31", "DEBUG": "2"}
+
+
+class HumanFormatter(logging.Formatter):
+    """``12:04:05 INFO  medianest.access  request  method=GET path=/ status=200 ms=1.2``.
+
+    The structured extras a JSON line carries follow as ``key=value``; the request id is shortened
+    to 8 characters; levels are coloured when ``colour`` is set (a terminal).
+    """
+
+    def __init__(self, colour: bool = False) -> None:
+        super().__init__(datefmt="%H:%M:%S")
+        self.colour = colour
+
+    def format(self, record: logging.LogRecord) -> str:
+        level = f"{record.levelname:<5}"
+        if self.colour and record.levelname in _LEVEL_COLOURS:
+            level = f"\x1b[{_LEVEL_COLOURS[record.levelname]}m{level}\x1b[0m"
+        parts = [self.formatTime(record, self.datefmt), level, record.name, record.getMessage()]
+        extras = {k: v for k, v in vars(record).items() if k not in _STD_ATTRS}
+        rid = request_id_var.get()
+        if rid:
+            extras.setdefault("request_id", rid[:8])
+        parts += [f"{k}={v}" for k, v in extras.items()]
+        line = "  ".join(parts[:4]) + ("  " + " ".join(parts[4:]) if parts[4:] else "")
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        return redact(line)
+
+
+def wants_json(json_output: bool | None, stream: Any = None) -> bool:
+    """Explicit choice if given, else JSON unless ``stream`` (stderr) is a terminal."""
+    if json_output is not None:
+        return json_output
+    stream = stream if stream is not None else sys.stderr
+    isatty = getattr(stream, "isatty", None)
+    return not (callable(isatty) and isatty())
+
+
+def configure_logging(level: str = "INFO", json_output: bool | None = None) -> None:
+    """Configure the root logger once per process (idempotent); ``json_output=None``: JSON
+    unless stderr is a terminal."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(
-        JsonFormatter()
-        if json_output
-        else RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
-    )
+    if wants_json(json_output, sys.stderr):
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(HumanFormatter(colour=sys.stderr.isatty()))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

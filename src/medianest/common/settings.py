@@ -41,9 +41,14 @@ class CommonSettings(BaseSettings):
         default=None, validation_alias=_alias("MEDIANEST_PUBLIC_KEY_PATH")
     )
     log_level: str = Field(default="INFO", validation_alias=_alias("MEDIANEST_LOG_LEVEL"))
-    log_json: bool = Field(default=True, validation_alias=_alias("MEDIANEST_LOG_JSON"))
+    # None: JSON lines unless stderr is a terminal (then human-readable lines)
+    log_json: bool | None = Field(default=None, validation_alias=_alias("MEDIANEST_LOG_JSON"))
     cors_origins: list[str] = Field(
         default_factory=list, validation_alias=_alias("MEDIANEST_CORS_ORIGINS")
+    )
+    # a static bearer token for Prometheus on /metrics (an admin access token works too)
+    metrics_token: str | None = Field(
+        default=None, validation_alias=_alias("MEDIANEST_METRICS_TOKEN"), repr=False
     )
     token_issuer: str = Field(
         default="medianest-auth", validation_alias=_alias("MEDIANEST_TOKEN_ISSUER")

@@ -20,6 +20,7 @@ from medianest.inference.config import Settings
 from medianest.inference.db import migrate, transaction
 from medianest.inference.events import JobEvents, JobSignal
 from medianest.inference.follower import ChangeFollower
+from medianest.inference.metrics import InferenceMetrics
 from medianest.inference.routes import router
 from medianest.inference.service import worker as worker_service
 from medianest.inference.service.runtime import Runtime
@@ -35,6 +36,7 @@ DESCRIPTION = "Analysis jobs on media from the store: durable queue, HTTP worker
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     app = build_app("MediaNest inference", settings, _lifespan, DESCRIPTION)
+    app.state.inference_metrics = InferenceMetrics(app.state.metrics)
     app.include_router(router)
     return app
 
@@ -60,12 +62,16 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     store = StoreClient(settings.media_store_url, auth, timeout=settings.store_timeout_s)
     runtime = Runtime(settings, store, Resources(settings, resource_factories()))
     job_events = _events(app, settings, db)
+    metrics: InferenceMetrics = app.state.inference_metrics
+    job_events.observers.append(metrics.observe)
     app.state.db, app.state.runtime = db, runtime
     app.state.token_verifier = token_verifier_for(settings)
     tasks = [_spawn(_reaper(db, settings.reaper_interval_s))]
+    metrics.bind(db, runtime, None)
     if settings.follower_enabled:
         follower = ChangeFollower(db, runtime, store, auth)
         app.state.follower = follower
+        metrics.bind(db, runtime, follower.status)
         tasks.append(_spawn(follower.run()))
     try:
         yield

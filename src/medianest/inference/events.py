@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import event as sa_event
@@ -113,6 +114,7 @@ class JobEvents:
         self.broadcaster = broadcaster
         self.mqtt = mqtt
         self.signal = signal
+        self.observers: list[Callable[[Event], None]] = []  # e.g. metrics, after commit
 
     def install(self, sessions: sessionmaker[Session]) -> None:
         sa_event.listen(sessions, "after_commit", self._after_commit)
@@ -135,6 +137,8 @@ class JobEvents:
             if event["event"] == "queued":
                 self.signal.notify()
             self.broadcaster.publish(event)
+            for observe in self.observers:
+                observe(event)
             if self.mqtt is not None:
                 if "person_id" in event:
                     self.mqtt.publish(f"{TOPIC_PEOPLE}/{event['person_id']}", event)

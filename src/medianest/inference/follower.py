@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from typing import Any
 from urllib.parse import urlparse
@@ -29,6 +30,21 @@ log = logging.getLogger("medianest.inference.follower")
 STORE_TOPIC = "medianest/media_store/changes"
 
 
+class FollowerStatus:
+    """What the follower last saw, for metrics: its cursor, when it last read the feed, how far
+    behind it was (0 when a read found nothing more to apply)."""
+
+    def __init__(self) -> None:
+        self.cursor: int | None = None
+        self.last_sync_at: float | None = None
+        self.lag_s: float = 0.0
+
+    def record(self, cursor: int, newest_ts_ms: int | None, more: bool) -> None:
+        now = time.time()
+        self.cursor, self.last_sync_at = cursor, now
+        self.lag_s = max(0.0, now - newest_ts_ms / 1000) if more and newest_ts_ms else 0.0
+
+
 class ChangeFollower:
     def __init__(
         self, db: Database, rt: Runtime, store: StoreClient, auth: TokenSource | None
@@ -39,6 +55,7 @@ class ChangeFollower:
         self.auth = auth
         self.wake = asyncio.Event()
         self._mqtt: Any = None
+        self.status = FollowerStatus()
 
     async def run(self) -> None:
         """Run until cancelled: the poll loop plus the optional wake-up sources."""
@@ -85,6 +102,7 @@ class ChangeFollower:
         page = self.store.changes(cursor, limit)  # HTTP outside any transaction
         items: list[dict[str, Any]] = list(page.get("items") or [])
         if not items:
+            self.status.record(cursor, None, more=False)
             return False
         next_cursor = int(page.get("next_cursor") or max(int(i["cursor"]) for i in items))
         with transaction(self.db) as session:
@@ -92,7 +110,9 @@ class ChangeFollower:
                 return True  # another API process applied this page meanwhile: re-read
             queued = apply_changes(session, self.rt, items, next_cursor)
         log.info("change feed applied", extra={"records": len(items), "queued": queued})
-        return len(items) >= limit
+        more = len(items) >= limit
+        self.status.record(next_cursor, _newest_ts(items), more)
+        return more
 
     async def _watch_sse(self) -> None:
         delay = 1.0
@@ -114,6 +134,11 @@ class ChangeFollower:
         if self.auth is not None and self.auth.configured:
             headers.update(self.auth.headers())
         return headers
+
+
+def _newest_ts(items: list[dict[str, Any]]) -> int | None:
+    stamps = [int(i["at"]) for i in items if isinstance(i.get("at"), int)]
+    return max(stamps) if stamps else None
 
 
 def _subscribe_mqtt(url: str, loop: asyncio.AbstractEventLoop, wake: asyncio.Event) -> Any:

@@ -18,6 +18,7 @@ from medianest.media_store import feed
 from medianest.media_store.config import Settings, VideoStreams
 from medianest.media_store.db import migrate
 from medianest.media_store.media import ExifTool, MediaAnalyzer
+from medianest.media_store.metrics import StoreMetrics
 from medianest.media_store.routes import router
 from medianest.media_store.service.audit import AuditRunner
 from medianest.media_store.service.context import StoreContext
@@ -94,5 +95,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan,
         description="Media entities, files, versions, duplicates and the change feed.",
     )
+    app.state.store_metrics = StoreMetrics(app.state.metrics)
     app.include_router(router)
     return app

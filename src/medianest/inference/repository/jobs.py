@@ -117,6 +117,23 @@ def status_counts(session: Session) -> dict[str, int]:
     return counts
 
 
+def counts_by_task_status(session: Session) -> list[tuple[str, str, int]]:
+    """(task_type, status, jobs) for every pair that has jobs."""
+    query = select(Job.task_type, Job.status, func.count()).group_by(Job.task_type, Job.status)
+    return [(task, status, int(n)) for task, status, n in session.execute(query)]
+
+
+def media_with_completed(session: Session, task_types: Sequence[str]) -> list[tuple[str, int]]:
+    """(task_type, media_store_id) pairs that have a completed job of one of ``task_types``."""
+    query = (
+        select(Job.task_type, Job.media_store_id)
+        .where(Job.task_type.in_(task_types), Job.status == JobStatus.completed.value)
+        .distinct()
+        .order_by(Job.media_store_id)
+    )
+    return [(task, int(media)) for task, media in session.execute(query)]
+
+
 def pending_summary(session: Session) -> tuple[int, int | None]:
     """(ready pending jobs, created_at of the oldest pending job)."""
     now = now_ms()

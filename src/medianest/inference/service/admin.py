@@ -30,6 +30,16 @@ def stats(session: Session) -> StatsResponse:
     )
 
 
+VECTOR_TASKS = ("image_embedding", "face_embedding")
+
+
+def queue_vector_rebuild(session: Session, max_attempts: int) -> int:
+    """Queue the vector-producing tasks again for every media item they completed for (after a
+    restore: vectors are derived data and are recomputed rather than backed up)."""
+    pairs = repository.media_with_completed(session, VECTOR_TASKS)
+    return repository.insert_jobs_bulk(session, [(t, m, 5) for t, m in pairs], max_attempts)
+
+
 def cleanup(session: Session, older_than_s: int) -> CleanupResponse:
     deleted = repository.delete_finished_before(session, queue.now_ms() - older_than_s * 1000)
     return CleanupResponse(deleted=deleted, total=sum(deleted.values()))

@@ -118,7 +118,7 @@ def _complete_held(
         queue.close_attempt(session, job.id, job.attempts, "completed")
     else:
         closed.append((job.id, job.attempts, "completed"))
-    events.stage(session, events.job_event("completed", job))
+    events.stage(session, events.job_event("completed", job, run_ms=_run_ms(job)))
     after_complete = getattr(task.sink, "after_complete", None)
     if callable(after_complete):  # e.g. queue the next job of a task that works in rounds
         session.flush()
@@ -179,8 +179,18 @@ def _failure(session: Session, rt: Runtime, job: Job, error: str) -> JobResponse
 def _final_failure(session: Session, job: Job, error: str) -> JobResponse:
     queue.finish(job, JobStatus.error, error)
     queue.close_attempt(session, job.id, job.attempts, "failed")
-    events.stage(session, events.job_event("failed", job, error_message=error, retrying=False))
+    failed = events.job_event(
+        "failed", job, error_message=error, retrying=False, run_ms=_run_ms(job)
+    )
+    events.stage(session, failed)
     return to_response(job)
+
+
+def _run_ms(job: Job) -> int | None:
+    """How long the final attempt ran (claim to outcome), for the job-duration metric."""
+    if job.started_at is None or job.completed_at is None:
+        return None
+    return max(0, job.completed_at - job.started_at)
 
 
 def _drop_cancelled(session: Session, job: Job) -> JobResponse:

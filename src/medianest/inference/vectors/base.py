@@ -174,6 +174,10 @@ class VectorStore(ABC):
         spec = self._spec(collection)
         return self._count(spec.physical, _model_conditions(spec))
 
+    def active_counts(self) -> dict[str, int]:
+        """Points of the active model per collection (for metrics)."""
+        return {name: self.count(name) for name in list(self._active)}
+
     def optimize(self) -> None:  # noqa: B027 - a no-op is right for self-optimising engines
         """Maintenance (index building); blocking, so run it off the event loop."""
 

@@ -9,6 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from medianest.common.security import Admin, StoreRead, StoreWrite
 from medianest.media_store.config import VideoStreams
+from medianest.media_store.metrics import StoreMetricsDep
 from medianest.media_store.routes.deps import (
     MULTIPART_BODY,
     Ctx,
@@ -59,6 +60,7 @@ async def create_entity(
     session: WriteSession,
     read_session: ReadSession,
     ctx: Ctx,
+    metrics: StoreMetricsDep,
 ) -> EntityRead:
     """Create a collection or upload media (200 with the existing entity for known content)."""
     settings = request.app.state.settings
@@ -72,6 +74,8 @@ async def create_entity(
         )
     finally:
         form.discard()
+    if form.file is not None:
+        metrics.uploaded(form.file.size, new_content=created)
     if not created:
         response.status_code = 200
     elif settings.video_streams == VideoStreams.eager:
@@ -106,6 +110,7 @@ async def replace_entity(
     session: WriteSession,
     read_session: ReadSession,
     ctx: Ctx,
+    metrics: StoreMetricsDep,
 ) -> EntityRead:
     """Full update (multipart); an optional new file replaces the content."""
     settings = request.app.state.settings
@@ -123,6 +128,8 @@ async def replace_entity(
         tasks.add_task(streams.drop_replaced, request.app.state.db, ctx, entity_id)
         if settings.video_streams == VideoStreams.eager:
             tasks.add_task(streams.after_upload, ctx, read)
+    if form.file is not None:
+        metrics.uploaded(form.file.size, new_content=True)
     return read
 
 
