@@ -66,6 +66,7 @@ class Entity(Base):
     longitude: Mapped[float | None] = mapped_column(sa.Float)
     orientation: Mapped[int | None] = mapped_column(sa.Integer)
     phash: Mapped[str | None] = mapped_column(sa.String(16))
+    thumbhash: Mapped[str | None] = mapped_column(sa.String(64))  # base64 ThumbHash placeholder
     is_deleted: Mapped[bool] = mapped_column(sa.Boolean, default=False)
 
 

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from medianest.media_store.models import Change, ConfigItem, Entity, EntityVersion, MediaFile
-from medianest.media_store.schemas import EntityQuery, OrderBy, SortOrder
+from medianest.media_store.schemas import EntityQuery, OrderBy, SortOrder, TimelineFilter
 
 AnyEntity = Any  # Entity or EntityVersion: same column names
 
@@ -210,3 +210,56 @@ def config_value(session: Session, key: str) -> str | None:
 
 def set_config_value(session: Session, key: str, value: str) -> None:
     session.merge(ConfigItem(key=key, value=value))
+
+
+def _timeline_conds(f: TimelineFilter) -> list[Any]:
+    conds: list[Any] = [
+        Entity.is_deleted == sa.true() if f.is_deleted else Entity.is_deleted == sa.false(),
+        Entity.is_collection == sa.false(),
+        Entity.create_date.is_not(None),
+    ]
+    if f.parent_id is not None:
+        conds.append(Entity.parent_id == f.parent_id)
+    if f.type is not None:
+        conds.append(Entity.type == f.type.value)
+    return conds
+
+
+def _utc_month(session: Session) -> Any:
+    """``YYYY-MM`` of ``create_date`` (epoch ms) in UTC, in the session's SQL dialect."""
+    seconds = sa.cast(Entity.create_date, sa.Float) / 1000.0  # float: floors negative ms right
+    if session.get_bind().dialect.name == "sqlite":
+        return sa.func.strftime("%Y-%m", seconds, "unixepoch")
+    utc = sa.func.timezone("UTC", sa.func.to_timestamp(seconds))
+    return sa.func.to_char(utc, "YYYY-MM")
+
+
+def timeline_months(session: Session, f: TimelineFilter) -> list[tuple[str, int]]:
+    """(month, count) newest month first: one grouped scan of the capture-date index."""
+    month = _utc_month(session).label("month")
+    stmt = (
+        sa.select(month, sa.func.count())
+        .where(*_timeline_conds(f))
+        .group_by(month)
+        .order_by(month.desc())
+    )
+    return [(str(m), int(n)) for m, n in session.execute(stmt)]
+
+
+TIMELINE_COLUMNS = (
+    Entity.id, Entity.create_date, Entity.width, Entity.height, Entity.type, Entity.mime_type,
+    Entity.duration, Entity.label, Entity.original_filename, Entity.thumbhash, Entity.sha256,
+    Entity.is_deleted,
+)  # fmt: skip
+
+
+def timeline_items(
+    session: Session, f: TimelineFilter, start_ms: int, end_ms: int
+) -> list[sa.Row[Any]]:
+    """The media captured in [start_ms, end_ms), newest first: plain rows, no ORM objects."""
+    stmt = (
+        sa.select(*TIMELINE_COLUMNS)
+        .where(*_timeline_conds(f), Entity.create_date >= start_ms, Entity.create_date < end_ms)
+        .order_by(Entity.create_date.desc(), Entity.id.desc())
+    )
+    return list(session.execute(stmt))

@@ -2,10 +2,18 @@
 
 from fastapi import APIRouter
 
-from medianest.media_store.routes import admin, duplicates, entities, feed, files, root
+from medianest.media_store.routes import (
+    admin,
+    duplicates,
+    entities,
+    feed,
+    files,
+    root,
+    timeline,
+)
 
 router = APIRouter()
-for module in (root, entities, files, duplicates, feed, admin):
+for module in (root, entities, files, duplicates, feed, admin, timeline):
     router.include_router(module.router)
 
 __all__ = ["router"]
