@@ -33,6 +33,7 @@ URL_VARS = {
     ServiceName.authentication: "MEDIANEST_AUTH_URL",
     ServiceName.media_store: "MEDIANEST_MEDIA_STORE_URL",
     ServiceName.inference: "MEDIANEST_INFERENCE_URL",
+    ServiceName.web: "MEDIANEST_WEB_URL",  # last: it fronts the others
 }
 
 
@@ -107,8 +108,16 @@ def _admin_hint(env: dict[str, str]) -> str:
     return f"admin password: in {env['MEDIANEST_HOME']}/admin-password (mode 0600)"
 
 
+def _web_line(url: str) -> str:
+    dist = importlib.import_module("medianest.web.config").Settings().web_dist
+    built = (dist / "index.html").is_file()
+    hint = "open it in a browser" if built else "web app not built: run `make web`"
+    return f"  {'web app':<15} {url}/   ({hint})"
+
+
 def _start_services(sup: Supervisor, env: dict[str, str], host: str) -> list[str]:
-    lines = []
+    """Start each service, healthy before the next; the web app's line comes first."""
+    lines: list[str] = []
     for name, var in URL_VARS.items():
         if not service_available(name):
             continue
@@ -117,7 +126,10 @@ def _start_services(sup: Supervisor, env: dict[str, str], host: str) -> list[str
         url = f"http://{host}:{port}"
         if not _wait_healthy(url, sup.procs[-1][1]):
             raise RuntimeError(f"{name.value} did not become healthy at {url}")
-        lines.append(f"  {name.value:<15} {url}   (API docs: {url}/docs)")
+        if name is ServiceName.web:
+            lines.insert(0, _web_line(url))
+        else:
+            lines.append(f"  {name.value:<15} {url}   (API docs: {url}/docs)")
     return lines
 
 
