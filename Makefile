@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export MEDIANEST_TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export MEDIANEST_TEST_MQTT_URL ?= mqtt://127.0.0.1:1883
 
-.PHONY: run test test-fast lint audit lock bench fuzz install system-deps services clean
+.PHONY: run test test-fast lint audit lock bench fuzz install system-deps test-deps services web clean
 
 install: $(STAMP)
 
@@ -23,13 +23,27 @@ $(STAMP): pyproject.toml requirements.lock
 system-deps:
 	@bash scripts/install-system-deps.sh
 
+# what the browser tests need on top: Debian's chromium (Playwright drives it; it never downloads one)
+test-deps:
+	@bash scripts/install-system-deps.sh --test
+
+# The browser app: `npm ci` from its lock file when node_modules is older than the lock, then
+# the production build into web/dist (served by `medianest serve web`; not committed).
+WEB_STAMP := web/node_modules/.medianest-ci
+web: $(WEB_STAMP)
+	cd web && npm run build
+
+$(WEB_STAMP): web/package.json web/package-lock.json | system-deps
+	cd web && npm ci --no-audit --no-fund
+	touch $@
+
 services:
 	@bash scripts/ensure-services.sh
 
-run: install system-deps
+run: install system-deps web
 	$(VENV)/bin/medianest up
 
-test: install system-deps services audit
+test: install system-deps test-deps services audit web
 	$(PY) -m pytest -q -p no:cacheprovider --durations=15
 
 test-fast: install
@@ -55,9 +69,10 @@ bench: install system-deps services
 	$(PY) bench/job_queue.py
 	$(PY) bench/inference.py
 	$(PY) bench/vector_search.py
+	$(PY) bench/web_timeline.py
 
 fuzz: install
 	MEDIANEST_FUZZ_EXAMPLES=200 $(PY) -m pytest -q tests/fuzz
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache web/node_modules web/dist
