@@ -14,12 +14,12 @@ export function UploadButtons({ parentId }: { parentId?: number | null }) {
     <div className="upload-buttons">
       <label className="button primary file-button">
         <span aria-hidden="true">⬆</span> Upload
-        <input type="file" multiple accept="image/*,video/*" className="visually-hidden"
+        <input type="file" multiple accept="image/*,video/*" className="visually-hidden" aria-label="Upload"
           onChange={(e) => { add(Array.from(e.target.files ?? []), parentId); e.target.value = ""; }} />
       </label>
       <label className="button file-button hide-narrow">
         Upload folder
-        <input ref={folder} type="file" multiple className="visually-hidden"
+        <input ref={folder} type="file" multiple className="visually-hidden" aria-label="Upload folder"
           onChange={(e) => { add(Array.from(e.target.files ?? []), parentId); e.target.value = ""; }} />
       </label>
     </div>

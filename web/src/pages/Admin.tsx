@@ -36,6 +36,7 @@ function Users() {
   }
 
   async function update(u: User, body: { is_active?: boolean; permissions?: Permission[] }) {
+    setUsers((us) => us.map((x) => (x.id === u.id ? { ...x, ...body } : x))); // shown at once
     const { error } = await auth.PUT("/users/{user_id}", { params: { path: { user_id: u.id } }, body });
     setNotice(error ? errorText(error) : `${u.username} updated.`);
     void load();

@@ -1,5 +1,4 @@
 import Timeline from "../components/Timeline";
-import { UploadButtons } from "../components/Layout";
 
 export function Photos() {
   return (
@@ -8,8 +7,7 @@ export function Photos() {
       <Timeline filter={{}} empty={
         <div className="empty card">
           <h2>Your library is empty</h2>
-          <p>Drop photos and videos anywhere on this page, or choose them:</p>
-          <UploadButtons />
+          <p>Drop photos, videos or whole folders anywhere on this page, or choose them with <strong>Upload</strong> at the top.</p>
         </div>
       } />
     </div>

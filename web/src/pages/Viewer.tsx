@@ -51,7 +51,7 @@ export default function Viewer({ id }: { id: number }) {
     return () => window.removeEventListener("keydown", onKey);
   }, [viewer, prev, next]);
 
-  async function patch(body: { is_deleted?: boolean; parent_id?: number | null }, message: string) {
+  async function patch(body: { is_deleted?: boolean; parent_id?: number | null; label?: string | null }, message: string) {
     const { data, error: err } = await store.PATCH("/entity/{entity_id}", {
       params: { path: { entity_id: id } }, body: { body },
     });
@@ -81,7 +81,7 @@ export default function Viewer({ id }: { id: number }) {
         {entity && entity.type !== "video" && (
           <>
             <button type="button" className="ghost" aria-label="Zoom out" onClick={() => setZoom((z) => Math.max(z / 1.5, 1))} disabled={zoom <= 1}>−</button>
-            <button type="button" className="ghost" aria-label="Zoom in" onClick={() => setZoom((z) => Math.min(z * 1.5, 8))}>＋</button>
+            <button type="button" className="ghost" aria-label="Zoom in" onClick={() => setZoom((z) => Math.min(z * 1.5, 8))}>+</button>
           </>
         )}
         {entity && <a className="button ghost" href={media.file(id)} download={entity.original_filename ?? undefined}>Download</a>}
@@ -116,6 +116,7 @@ export default function Viewer({ id }: { id: number }) {
                 <button type="button" className="danger" onClick={() => void deleteForGood()}>Delete for good</button>
               </div>
             )}
+            <TitleForm entity={entity} onSave={(label) => void patch({ label }, "Title saved.")} />
             <Details entity={entity} />
             <AnalysisPanel id={id} />
             <AlbumPicker entity={entity} onMove={(parent) => void patch({ parent_id: parent }, parent ? "Moved to the album." : "Removed from the album.")} />
@@ -125,6 +126,20 @@ export default function Viewer({ id }: { id: number }) {
         )}
       </div>
     </div>
+  );
+}
+
+function TitleForm({ entity, onSave }: { entity: Entity; onSave: (label: string | null) => void }) {
+  const [title, setTitle] = useState(entity.label ?? "");
+  useEffect(() => setTitle(entity.label ?? ""), [entity.id, entity.label]);
+  return (
+    <form className="inline" onSubmit={(e) => { e.preventDefault(); onSave(title.trim() || null); }}>
+      <label>
+        Title
+        <input value={title} maxLength={255} placeholder={entity.original_filename ?? ""} onChange={(e) => setTitle(e.target.value)} />
+      </label>
+      <button type="submit" className="small" disabled={title === (entity.label ?? "")}>Save title</button>
+    </form>
   );
 }
 
