@@ -101,7 +101,7 @@ def _wait(check: object, what: str, timeout: float, system: WebSystem) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for proc in system.procs:
-            assert proc.poll() is None, f"{proc.args} exited:\n{system.log_tail()}"
+            assert proc.poll() is None, f"{proc.args!r} exited:\n{system.log_tail()}"
         try:
             if callable(check) and check():
                 return
@@ -126,9 +126,12 @@ def start_system(home: Path, workers: int) -> WebSystem:
         "MEDIANEST_MEDIA_STORE_URL": urls["media_store"],
         "MEDIANEST_INFERENCE_URL": urls["inference"],
         "MEDIANEST_WEB_URL": web_url,
-        "MEDIANEST_WEB_DIST": str(DIST),
     }
     env.pop("AUTH_ADMIN_PASSWORD", None)
+    # A private copy of the build, so rebuilding web/ while the tests run changes nothing here.
+    dist = home / "dist"
+    shutil.copytree(DIST, dist)
+    env["MEDIANEST_WEB_DIST"] = str(dist)
     log = home / "up.log"
     system = WebSystem(home / "data", log, urls, web_url, "")
     with log.open("wb") as out:
@@ -153,10 +156,11 @@ def start_system(home: Path, workers: int) -> WebSystem:
         port = web_url.rsplit(":", 1)[1]
         npx = shutil.which("npx")
         assert npx, "npx is needed to serve web/dist without the web server"
+        args = ["vite", "preview", "--outDir", str(dist), "--host", "127.0.0.1", "--port", port]
         with log.open("ab") as out:
             system.procs.append(
                 subprocess.Popen(
-                    [npx, "vite", "preview", "--host", "127.0.0.1", "--port", port, "--strictPort"],
+                    [npx, *args, "--strictPort"],
                     env=env,
                     cwd=WEB,
                     stdout=out,

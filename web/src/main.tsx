@@ -8,7 +8,7 @@ import Admin from "./pages/Admin";
 import { AlbumPage, AlbumsPage } from "./pages/Albums";
 import Duplicates from "./pages/Duplicates";
 import Login from "./pages/Login";
-import People from "./pages/People";
+import People, { PersonPage } from "./pages/People";
 import Search from "./pages/Search";
 import { NotFound, Photos, Trash } from "./pages/Simple";
 import { UploadProvider } from "./upload";
@@ -36,6 +36,7 @@ function App() {
           <Route path="albums/:id" element={<AlbumPage />} />
           <Route path="search" element={<Search />} />
           <Route path="people" element={<People />} />
+          <Route path="people/:id" element={<PersonPage />} />
           <Route path="duplicates" element={<Duplicates />} />
           <Route path="trash" element={<Trash />} />
           <Route path="admin" element={<Admin />} />
