@@ -1,4 +1,5 @@
-"""entities.thumbhash: the ThumbHash placeholder the web timeline paints before a thumbnail
+"""web timeline: entities.thumbhash (the placeholder painted before a thumbnail) and the
+covering index that makes month buckets an index-only scan
 
 Revision ID: 0002_web
 Revises: 0001
@@ -22,13 +23,18 @@ depends_on: str | Sequence[str] | None = None
 TABLES = ("entities", "entities_version")
 
 
+TIMELINE_INDEX = ["is_deleted", "is_collection", "create_date", "id"]
+
+
 def upgrade() -> None:
     for table in TABLES:
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.add_column(sa.Column("thumbhash", sa.String(length=64), nullable=True))
+    op.create_index("ix_entities_timeline", "entities", TIMELINE_INDEX)
 
 
 def downgrade() -> None:
+    op.drop_index("ix_entities_timeline", table_name="entities")
     for table in reversed(TABLES):
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.drop_column("thumbhash")
