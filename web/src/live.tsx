@@ -12,6 +12,7 @@ type Listener = (event: ChangeEvent) => void;
 const LiveContext = createContext<Set<Listener> | null>(null);
 
 async function follow(listeners: Set<Listener>, signal: AbortSignal): Promise<void> {
+  let connections = 0;
   while (!signal.aborted) {
     try {
       const token = await accessToken();
@@ -20,6 +21,8 @@ async function follow(listeners: Set<Listener>, signal: AbortSignal): Promise<vo
         signal,
       });
       if (!res.ok || !res.body) throw new Error(`events: HTTP ${res.status}`);
+      // After a lost connection (a sleeping laptop, a restarted server) catch up on what was missed.
+      if (connections++ > 0) listeners.forEach((l) => l({ op: "reconnected" }));
       const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
       let buffer = "";
       for (;;) {

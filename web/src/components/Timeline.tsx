@@ -2,11 +2,12 @@ import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, typ
 import { store } from "../api/client";
 import type { components } from "../api/generated/store";
 import { useLive } from "../live";
-import { dayKey, dayTitle, monthTitle } from "../lib/format";
+import { monthTitle } from "../lib/format";
 import { estimateHeight } from "../lib/layout";
 import { CHANGED } from "../upload";
 import { useViewer } from "../viewer-context";
-import { GAP, Grid, targetRowHeight, useWidth } from "./Grid";
+import { DayRows } from "./DayRows";
+import { GAP, targetRowHeight, useWidth } from "./Grid";
 import type { GridItem } from "./Thumb";
 
 type Bucket = components["schemas"]["TimelineBucket"];
@@ -28,15 +29,6 @@ function itemsOf(b: BucketItems): GridItem[] {
     seconds: b.duration[i],
     date: b.create_date[i],
   }));
-}
-
-function byDay(items: GridItem[]): [string, GridItem[]][] {
-  const days = new Map<string, GridItem[]>();
-  for (const it of items) {
-    const k = dayKey(it.date);
-    days.set(k, [...(days.get(k) ?? []), it]);
-  }
-  return [...days.entries()];
 }
 
 const NEAR = "1200px 0px"; // load a month this far before it scrolls into view
@@ -181,10 +173,11 @@ function MonthSection({ bucket, items, width, heights, onOpen }: {
 }) {
   const body = useRef<HTMLDivElement>(null);
   useLayoutEffect(() => {
-    if (items && body.current) heights.set(bucket.month, body.current.offsetHeight);
+    // remembered so the month keeps its height when it scrolls far away and is dropped
+    if (items && body.current) heights.set(`${bucket.month}@${width}`, body.current.offsetHeight);
   });
   const rowH = targetRowHeight(width);
-  const height = heights.get(bucket.month) ?? estimateHeight(bucket.count, width || 1000, rowH, GAP) + 40;
+  const height = heights.get(`${bucket.month}@${width}`) ?? estimateHeight(bucket.count, width || 1000, rowH, GAP) + 40;
   const titleId = `month-${bucket.month}`;
   return (
     <section data-month={bucket.month} aria-labelledby={titleId} className="month">
@@ -193,12 +186,7 @@ function MonthSection({ bucket, items, width, heights, onOpen }: {
       </h2>
       {items ? (
         <div ref={body}>
-          {byDay(items).map(([day, list]) => (
-            <div className="day" key={day}>
-              <h3>{dayTitle(day)}</h3>
-              <Grid items={list} width={width} onOpen={onOpen} />
-            </div>
-          ))}
+          <DayRows items={items} width={width} onOpen={onOpen} />
         </div>
       ) : (
         <div className="month-placeholder" style={{ height }} aria-hidden="true" />

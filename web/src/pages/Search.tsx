@@ -4,6 +4,7 @@ import { entityName, inference, store, type Entity } from "../api/client";
 import { AutoGrid } from "../components/Grid";
 import { toItem } from "../lib/items";
 import { useViewer } from "../viewer-context";
+import { PeopleList, searchPeople, type Person } from "./People";
 
 async function entities(ids: number[]): Promise<Entity[]> {
   const found = await Promise.all(
@@ -36,12 +37,14 @@ export default function Search() {
   const [results, setResults] = useState<Entity[] | null>(null);
   const [source, setSource] = useState<Entity | null>(null);
   const [failed, setFailed] = useState(false);
+  const [people, setPeople] = useState<Person[]>([]);
   const viewer = useViewer();
 
   useEffect(() => {
     let live = true;
     setResults(null);
     setFailed(false);
+    setPeople([]);
     if (similarTo) {
       void store.GET("/entity/{entity_id}", { params: { path: { entity_id: similarTo } } }).then((r) => live && setSource(r.data ?? null));
       void similar(similarTo).then((r) => {
@@ -51,6 +54,7 @@ export default function Search() {
       });
     } else if (q) {
       void searchWords(q).then((r) => live && setResults(r));
+      void searchPeople(q).then((r) => live && setPeople(r));
     } else setResults([]);
     return () => {
       live = false;
@@ -67,6 +71,12 @@ export default function Search() {
       {failed && <p className="muted">This item has not been analysed yet, so similar photos cannot be found.</p>}
       {results && (q || similarTo) && !failed && (
         <p className="muted" role="status">{results.length ? `${results.length} found` : "Nothing found."} {similarTo && <Link to={`?photo=${similarTo}`}>Open the original</Link>}</p>
+      )}
+      {people.length > 0 && (
+        <section aria-labelledby="people-found">
+          <h2 id="people-found">People</h2>
+          <PeopleList people={people} />
+        </section>
       )}
       <AutoGrid items={items} onOpen={(id) => viewer.open(items.map((i) => i.id), id)} />
     </div>

@@ -143,11 +143,32 @@ function TitleForm({ entity, onSave }: { entity: Entity; onSave: (label: string 
   );
 }
 
-function Details({ entity }: { entity: Entity }) {
-  const rows: [string, string][] = [];
-  if (entity.create_date != null) {
-    rows.push(["Taken", `${fullDate(entity.create_date)} UTC${entity.create_date_source ? ` (from ${entity.create_date_source})` : ""}`]);
+/** The capture time as recorded, with its zone when the file has one (EXIF offset tags). */
+function takenText(entity: Entity, tags: Record<string, unknown> | null): string {
+  const source = entity.create_date_source;
+  const raw = source && tags ? tags[source] : undefined;
+  const from = source ? ` (from ${source})` : "";
+  if (typeof raw === "string") {
+    const m = /^(\d{4}):(\d\d):(\d\d) (\d\d:\d\d:\d\d)(?:\.\d+)?\s*(Z|[+-]\d\d:\d\d)?$/.exec(raw.trim());
+    const offsetTag = Object.entries(tags ?? {}).find(([k]) => /OffsetTime(Original)?$/.test(k))?.[1];
+    const zone = m?.[5] ?? (typeof offsetTag === "string" ? offsetTag : null);
+    if (m && zone) return `${m[1]}-${m[2]}-${m[3]} ${m[4]} ${zone === "Z" ? "UTC" : `UTC${zone}`}${from}`;
   }
+  return `${fullDate(entity.create_date!)} UTC${from}`;
+}
+
+function Details({ entity }: { entity: Entity }) {
+  const [tags, setTags] = useState<Record<string, unknown> | null>(null);
+  useEffect(() => {
+    let live = true;
+    void store.GET("/entity/{entity_id}/metadata", { params: { path: { entity_id: entity.id } } })
+      .then(({ data }) => live && setTags((data as Record<string, unknown> | undefined) ?? null));
+    return () => {
+      live = false;
+    };
+  }, [entity.id]);
+  const rows: [string, string][] = [];
+  if (entity.create_date != null) rows.push(["Taken", takenText(entity, tags)]);
   const camera = [entity.camera_make, entity.camera_model].filter(Boolean).join(" ");
   if (camera) rows.push(["Camera", camera]);
   if (entity.width && entity.height) rows.push(["Size", `${entity.width} × ${entity.height}`]);
@@ -173,20 +194,37 @@ function Details({ entity }: { entity: Entity }) {
   );
 }
 
+interface PersonRef {
+  id?: number;
+  person_id?: number;
+  name?: string | null;
+}
+
+/** Labels and people; reloaded every few seconds while the analysis is still running. */
 function AnalysisPanel({ id }: { id: number }) {
-  const [analysis, setAnalysis] = useState<Analysis | null | "none">(null);
+  const [analysis, setAnalysis] = useState<(Analysis & { people?: PersonRef[] }) | null | "none">(null);
   useEffect(() => {
     let live = true;
+    let timer: number | undefined;
     setAnalysis(null);
-    void inference.GET("/entity/{media_store_id}/analysis", { params: { path: { media_store_id: id } } })
-      .then(({ data }) => live && setAnalysis(data ?? "none"));
+    const load = () =>
+      void inference.GET("/entity/{media_store_id}/analysis", { params: { path: { media_store_id: id } } })
+        .then(({ data }) => {
+          if (!live) return;
+          setAnalysis(data ?? "none");
+          const pending = !data || data.jobs.some((j) => j.status === "pending" || j.status === "processing");
+          if (pending) timer = window.setTimeout(load, 3000);
+        });
+    load();
     return () => {
       live = false;
+      window.clearTimeout(timer);
     };
   }, [id]);
   if (analysis === null) return null;
   if (analysis === "none") return <section><h3>Labels</h3><p className="muted">Not analysed yet.</p></section>;
   const pending = analysis.jobs.some((j) => j.status === "pending" || j.status === "processing");
+  const people = (analysis.people ?? []).filter((p) => p.id ?? p.person_id);
   return (
     <section>
       <h3>Labels</h3>
@@ -200,9 +238,18 @@ function AnalysisPanel({ id }: { id: number }) {
         <p className="muted">{pending ? "Analysis in progress…" : "No labels."}</p>
       )}
       <h3>People</h3>
-      <p className="muted">
-        {analysis.faces.length ? `${analysis.faces.length} face${analysis.faces.length > 1 ? "s" : ""} found` : pending ? "Analysis in progress…" : "No faces found."}
-      </p>
+      {people.length > 0 ? (
+        <ul className="chips">
+          {people.map((p) => {
+            const pid = p.id ?? p.person_id;
+            return <li key={pid}><Link to={`/people/${pid}`}>{p.name || "Unnamed person"}</Link></li>;
+          })}
+        </ul>
+      ) : (
+        <p className="muted">
+          {analysis.faces.length ? `${analysis.faces.length} face${analysis.faces.length > 1 ? "s" : ""} found` : pending ? "Analysis in progress…" : "No faces found."}
+        </p>
+      )}
     </section>
   );
 }
