@@ -99,6 +99,11 @@ def test_month_boundaries_are_exact_to_the_millisecond(library: Store) -> None:
     assert first["create_date"] == int(datetime(2020, 2, 1, tzinfo=UTC).timestamp() * 1000)
     assert _bucket(library, "2020-01")["ids"] == [last["id"]]
     assert _bucket(library, "2020-02")["ids"] == [first["id"]]
+    before_epoch = _shot(library, "1969:12:31 23:59:59", seed=15)  # negative epoch ms
+    assert before_epoch["create_date"] == -1000
+    assert _bucket(library, "1969-12")["ids"] == [before_epoch["id"]]
+    months = [b["month"] for b in _buckets(library)["buckets"]]
+    assert months == ["2020-02", "2020-01", "1969-12"]
 
 
 @pytest.mark.parametrize("month", ["2024-13", "2024-00", "24-01", "2024-1", "0999-01", "x"])

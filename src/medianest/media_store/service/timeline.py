@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
@@ -17,10 +17,21 @@ from medianest.media_store.schemas import (
     content_token,
 )
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
 
 def buckets(session: Session, f: TimelineFilter) -> TimelineBuckets:
-    months = [TimelineBucket(month=m, count=n) for m, n in repo.timeline_months(session, f)]
-    return TimelineBuckets(total=sum(b.count for b in months), buckets=months)
+    counts: dict[str, int] = {}
+    for day, count in repo.timeline_days(session, f):  # newest first, so months come out so too
+        month = _month_of(day)
+        counts[month] = counts.get(month, 0) + count
+    months = [TimelineBucket(month=m, count=n) for m, n in counts.items()]
+    return TimelineBuckets(total=sum(counts.values()), buckets=months)
+
+
+def _month_of(day: int) -> str:
+    moment = EPOCH + timedelta(days=day)
+    return f"{moment.year:04d}-{moment.month:02d}"
 
 
 def month_range(month: str) -> tuple[int, int]:
