@@ -187,6 +187,25 @@ def media_file_shas(session: Session) -> set[str]:
     return set(session.scalars(sa.select(MediaFile.sha256)))
 
 
+def library_counts(session: Session) -> tuple[int, int, int]:
+    """(media in the library, media in the trash, collections)."""
+    media = sa.and_(Entity.is_collection == sa.false(), Entity.is_deleted == sa.false())
+    trash = sa.and_(Entity.is_collection == sa.false(), Entity.is_deleted == sa.true())
+    stmt = sa.select(
+        sa.func.count().filter(media), sa.func.count().filter(trash),
+        sa.func.count().filter(Entity.is_collection == sa.true()),
+    )  # fmt: skip
+    row = session.execute(stmt).one()
+    return int(row[0]), int(row[1]), int(row[2])
+
+
+def stored_content(session: Session) -> tuple[int, int]:
+    """(distinct stored contents, their bytes): every version's file counts once."""
+    stmt = sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(MediaFile.file_size), 0))
+    row = session.execute(stmt).one()
+    return int(row[0]), int(row[1])
+
+
 def phashes(session: Session, exclude_deleted: bool = True) -> list[tuple[int, str]]:
     stmt = sa.select(Entity.id, Entity.phash).where(Entity.phash.is_not(None))
     if exclude_deleted:

@@ -206,6 +206,19 @@ class SweepResult(BaseModel):
     metadata_rows_removed: int
 
 
+class StorageUsage(BaseModel):
+    """What the library holds and what it costs on disk (admin)."""
+
+    items: int = Field(description="media in the library (not in the trash)")
+    trashed_items: int
+    collections: int
+    stored_files: int = Field(description="distinct stored contents, versions included")
+    originals_bytes: int
+    renditions_bytes: int = Field(description="thumbnails and previews")
+    free_disk_bytes: int
+    total_disk_bytes: int
+
+
 class TimelineFilter(BaseModel):
     """Which media a timeline shows: the library, one album's children, or the trash."""
 

@@ -101,6 +101,15 @@ class Storage:
             with contextlib.suppress(FileNotFoundError):
                 yield StoredFile(path.name, path, now - path.stat().st_mtime)
 
+    def renditions_bytes(self) -> int:
+        """Bytes of every thumbnail and preview on disk (one directory scan)."""
+        total = 0
+        with os.scandir(self.renditions_dir) as entries:
+            for entry in entries:
+                with contextlib.suppress(FileNotFoundError):
+                    total += entry.stat(follow_symlinks=False).st_size
+        return total
+
     def rendition_owners(self) -> set[str]:
         return {p.name.split(".", 1)[0] for p in self.renditions_dir.iterdir()}
 

@@ -8,8 +8,13 @@ from fastapi import APIRouter, BackgroundTasks, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from medianest.common.security import Admin
-from medianest.media_store.routes.deps import ReadSession, WriteSession
-from medianest.media_store.schemas import ReadAuthConfig, ReadAuthUpdate, SweepResult
+from medianest.media_store.routes.deps import Ctx, ReadSession, WriteSession
+from medianest.media_store.schemas import (
+    ReadAuthConfig,
+    ReadAuthUpdate,
+    StorageUsage,
+    SweepResult,
+)
 from medianest.media_store.service import maintenance, settings_flag
 
 router = APIRouter(prefix="/admin", tags=["admin"])
@@ -34,6 +39,19 @@ def set_read_auth(
     request.app.state.read_auth_required.invalidate()
     tasks.add_task(request.app.state.read_auth_required.invalidate)  # again, after the commit
     return ReadAuthConfig(read_auth_enabled=payload.enabled)
+
+
+@router.get(
+    "/storage",
+    response_model=StorageUsage,
+    responses={
+        401: {"description": "missing or invalid token"},
+        403: {"description": "not an admin"},
+    },
+)
+def storage_usage(_: Admin, session: ReadSession, ctx: Ctx) -> StorageUsage:
+    """Media counts, bytes of originals and renditions, and the disk's free space."""
+    return maintenance.storage_usage(session, ctx.storage)
 
 
 @router.post("/sweep", response_model=SweepResult)

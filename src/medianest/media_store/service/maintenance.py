@@ -9,11 +9,14 @@ upload in flight has put its file in place but not committed its row yet.
 from __future__ import annotations
 
 import logging
+import shutil
 from collections.abc import Iterable
+
+from sqlalchemy.orm import Session
 
 from medianest.common.db import Database
 from medianest.media_store import repository as repo
-from medianest.media_store.schemas import SweepResult
+from medianest.media_store.schemas import StorageUsage, SweepResult
 from medianest.media_store.service.ingest import lock_content
 from medianest.media_store.storage import Storage
 
@@ -90,3 +93,19 @@ def refresh_statistics(db: Database) -> None:
     with db.engine.begin() as conn:
         conn.exec_driver_sql("PRAGMA analysis_limit=2000")
         conn.exec_driver_sql("ANALYZE")
+
+
+def storage_usage(session: Session, storage: Storage) -> StorageUsage:
+    items, trashed, collections = repo.library_counts(session)
+    files, original_bytes = repo.stored_content(session)
+    disk = shutil.disk_usage(storage.root)
+    return StorageUsage(
+        items=items,
+        trashed_items=trashed,
+        collections=collections,
+        stored_files=files,
+        originals_bytes=original_bytes,
+        renditions_bytes=storage.renditions_bytes(),
+        free_disk_bytes=disk.free,
+        total_disk_bytes=disk.total,
+    )
