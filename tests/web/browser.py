@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import os
+import random
 import shutil
 import signal
 import socket
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 ROOT = Path(__file__).resolve().parents[2]
 WEB = ROOT / "web"
@@ -256,17 +257,18 @@ def save_screenshots(context: object, folder: Path, name: str) -> None:
 
 
 def jpeg(width: int = 640, height: int = 480, seed: int = 0) -> bytes:
-    """A distinct, photo-like JPEG (a gradient with shapes; `seed` changes the picture)."""
-    img = Image.new("RGB", (width, height))
-    px = img.load()
-    assert px is not None
-    for y in range(0, height, 4):
-        for x in range(0, width, 4):
-            c = ((x * (seed + 3)) % 256, (y * (seed + 5)) % 256, ((x + y) * (seed + 7)) % 256)
-            for dy in range(4):
-                for dx in range(4):
-                    if x + dx < width and y + dy < height:
-                        px[x + dx, y + dy] = c
+    """A distinct, photo-like JPEG: a smooth gradient with a few large shapes (`seed` picks them),
+    so resized copies keep their perceptual hash."""
+    rnd = random.Random(seed)
+    sky = Image.linear_gradient("L").resize((width, height)).convert("RGB")
+    tint = Image.new("RGB", (width, height), tuple(rnd.randrange(256) for _ in range(3)))
+    img = Image.blend(sky, tint, 0.6)
+    draw = ImageDraw.Draw(img)
+    for _ in range(5):
+        x, y = rnd.randrange(width), rnd.randrange(height)
+        w, h = rnd.randrange(width // 6, width // 2), rnd.randrange(height // 6, height // 2)
+        colour = tuple(rnd.randrange(256) for _ in range(3))
+        (draw.ellipse if rnd.random() < 0.5 else draw.rectangle)((x, y, x + w, y + h), fill=colour)
     buf = io.BytesIO()
     img.save(buf, "JPEG", quality=88)
     return buf.getvalue()

@@ -195,7 +195,7 @@ def test_trash_and_restore(page: Any, web_system: WebSystem) -> None:
     expect(page.get_by_role("img", name="oops.jpg")).to_have_count(0)
     page.get_by_role("link", name="Trash").click()
     dialog = _open_viewer(page, "oops.jpg")
-    dialog.get_by_role("button", name="Restore").click()
+    dialog.get_by_role("button", name="Restore", exact=True).click()
     expect(dialog.get_by_text("Restored.")).to_be_visible()
     page.keyboard.press("Escape")
     expect(page.get_by_role("img", name="oops.jpg")).to_have_count(0)
@@ -307,3 +307,24 @@ def test_phone_sized_screen_shows_the_timeline_the_viewer_and_admin(
         raise
     finally:
         ctx.close()
+
+
+def test_select_several_photos_and_move_them_into_an_album_at_once(
+    page: Any, web_system: WebSystem
+) -> None:
+    for i in range(2):
+        web_system.upload(f"bulk-{i}.jpg", jpeg(640, 480, seed=90 + i))
+    with web_system.api("media_store") as api:
+        api.post("/entity/", data={"is_collection": "true", "label": "Bulk"}).raise_for_status()
+    page.goto("/")
+    page.get_by_role("checkbox", name="Select bulk-0.jpg").check()
+    page.get_by_role("checkbox", name="Select bulk-1.jpg").check()
+    bar = page.get_by_role("region", name="Selection")
+    expect(bar.get_by_text("2 selected")).to_be_visible()
+    bar.get_by_label("Album for the selected items").select_option(label="Bulk")
+    bar.get_by_role("button", name="Add selected to album").click()
+    expect(bar).to_have_count(0)
+    page.get_by_role("link", name="Albums").click()
+    page.get_by_role("link", name="Bulk").click()
+    expect(page.get_by_role("img", name="bulk-0.jpg")).to_be_visible()
+    expect(page.get_by_role("img", name="bulk-1.jpg")).to_be_visible()

@@ -64,7 +64,17 @@ export function layoutDays(items: GridItem[], width: number): { blocks: Block[];
   return { blocks, height: y };
 }
 
-export function DayRows({ items, width, onOpen }: { items: GridItem[]; width: number; onOpen: (id: number) => void }) {
+export interface Selection {
+  selected: Set<number>;
+  toggle: (id: number) => void;
+}
+
+export function DayRows({ items, width, onOpen, selection }: {
+  items: GridItem[];
+  width: number;
+  onOpen: (id: number) => void;
+  selection?: Selection;
+}) {
   const ref = useRef<HTMLDivElement>(null);
   const { blocks, height } = useMemo(() => layoutDays(items, width), [items, width]);
   const [range, setRange] = useState<[number, number]>([0, window.innerHeight + MARGIN]);
@@ -102,7 +112,8 @@ export function DayRows({ items, width, onOpen }: { items: GridItem[]; width: nu
         return (
           <div key={b.key} className="grid-row" style={{ top: b.y, left: b.x, gap: GAP }}>
             {b.row.map((p) => (
-              <Thumb key={p.item.id} item={p.item} width={p.width} height={p.height} onOpen={onOpen} />
+              <Thumb key={p.item.id} item={p.item} width={p.width} height={p.height} onOpen={onOpen}
+                selected={selection?.selected.has(p.item.id)} onSelect={selection?.toggle} />
             ))}
           </div>
         );

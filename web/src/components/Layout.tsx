@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState, type DragEvent, type FormEvent } from "react";
-import { NavLink, Outlet, useNavigate, useSearchParams } from "react-router";
+import { NavLink, Outlet, useLocation, useNavigate, useSearchParams } from "react-router";
 import { useAuth } from "../auth";
 import { droppedFiles, useUpload } from "../upload";
 import Viewer from "../pages/Viewer";
@@ -49,11 +49,13 @@ export default function Layout() {
   const [params] = useSearchParams();
   const [dragging, setDragging] = useState(false);
   const photo = Number(params.get("photo")) || null;
+  const location = useLocation();
+  const album = Number(/^\/albums\/(\d+)/.exec(location.pathname)?.[1]) || null; // drops land in the open album
 
   async function onDrop(e: DragEvent) {
     e.preventDefault();
     setDragging(false);
-    add(await droppedFiles(e.dataTransfer));
+    add(await droppedFiles(e.dataTransfer), album);
   }
   const links: [string, string][] = [
     ["/", "Photos"], ["/albums", "Albums"], ["/people", "People"], ["/duplicates", "Duplicates"], ["/trash", "Trash"],

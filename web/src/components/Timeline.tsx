@@ -6,7 +6,8 @@ import { monthTitle } from "../lib/format";
 import { estimateHeight } from "../lib/layout";
 import { CHANGED } from "../upload";
 import { useViewer } from "../viewer-context";
-import { DayRows } from "./DayRows";
+import { DayRows, type Selection } from "./DayRows";
+import { SelectionBar } from "./SelectionBar";
 import { GAP, targetRowHeight, useWidth } from "./Grid";
 import type { GridItem } from "./Thumb";
 
@@ -39,6 +40,13 @@ const NEAR = "1200px 0px"; // load a month this far before it scrolls into view
  * are dropped from memory, so 100k photos cost a few hundred DOM nodes.
  */
 export default function Timeline({ filter, empty }: { filter: TimelineFilter; empty: ReactNode }) {
+  const [selected, setSelected] = useState<Set<number>>(new Set());
+  const toggle = useCallback((id: number) => setSelected((s) => {
+    const next = new Set(s);
+    if (!next.delete(id)) next.add(id);
+    return next;
+  }), []);
+  const selection = useMemo(() => ({ selected, toggle }), [selected, toggle]);
   const [buckets, setBuckets] = useState<Bucket[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [loaded, setLoaded] = useState<Map<string, GridItem[]>>(new Map());
@@ -144,13 +152,14 @@ export default function Timeline({ filter, empty }: { filter: TimelineFilter; em
 
   if (error) return <p role="alert" className="error">{error}</p>;
   return (
-    <div className="timeline">
+    <div className={`timeline${selected.size ? " selecting" : ""}`}>
+      {selected.size > 0 && <SelectionBar ids={[...selected]} filter={filter} onDone={() => setSelected(new Set())} />}
       <div ref={hostRef} className="timeline-sections" aria-busy={buckets === null}>
         {buckets === null && <p className="muted" role="status">Loading…</p>}
         {buckets?.length === 0 && empty}
         {buckets?.map((b) => (
           <MonthSection key={b.month} bucket={b} items={visible.has(b.month) ? loaded.get(b.month) : undefined}
-            width={width} heights={heights.current} onOpen={open} />
+            width={width} heights={heights.current} onOpen={open} selection={selection} />
         ))}
       </div>
       {years.length > 1 && (
@@ -164,7 +173,8 @@ export default function Timeline({ filter, empty }: { filter: TimelineFilter; em
   );
 }
 
-function MonthSection({ bucket, items, width, heights, onOpen }: {
+function MonthSection({ bucket, items, width, heights, onOpen, selection }: {
+  selection: Selection;
   bucket: Bucket;
   items: GridItem[] | undefined;
   width: number;
@@ -186,7 +196,7 @@ function MonthSection({ bucket, items, width, heights, onOpen }: {
       </h2>
       {items ? (
         <div ref={body}>
-          <DayRows items={items} width={width} onOpen={onOpen} />
+          <DayRows items={items} width={width} onOpen={onOpen} selection={selection} />
         </div>
       ) : (
         <div className="month-placeholder" style={{ height }} aria-hidden="true" />

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useState, type FormEvent } from "react";
-import { PERMISSIONS, auth, errorText, inference, store, type Job, type Permission, type Stats, type User } from "../api/client";
+import { PERMISSIONS, auth, errorText, inference, optionalJson, store, type Job, type Permission, type Stats, type User } from "../api/client";
 import { bytes } from "../lib/format";
 
 const PERMISSION_TEXT: Record<Permission, string> = {
@@ -143,7 +143,9 @@ function Jobs() {
 function Settings() {
   const [readAuth, setReadAuth] = useState<boolean | null>(null);
   const [free, setFree] = useState<number | null>(null);
+  const [used, setUsed] = useState<{ originals_bytes?: number; renditions_bytes?: number; items?: number } | null>(null);
   useEffect(() => {
+    optionalJson<typeof used>("/api/store/admin/storage").then(setUsed).catch(() => setUsed(null));
     void store.GET("/admin/config", {}).then(({ data }) => setReadAuth(data?.read_auth_enabled ?? null));
     void store.GET("/health", {}).then(({ data }) => setFree(data?.free_disk_bytes ?? null));
   }, []);
@@ -158,6 +160,13 @@ function Settings() {
         <input type="checkbox" checked={!!readAuth} disabled={readAuth === null} onChange={(e) => void toggle(e.target.checked)} />
         Require login to view photos
       </label>
+      {used && (
+        <p>
+          Storage used: {bytes((used.originals_bytes ?? 0) + (used.renditions_bytes ?? 0))}
+          {used.items != null && ` for ${used.items} items`}
+          {used.renditions_bytes != null && ` (${bytes(used.renditions_bytes)} of thumbnails and previews)`}
+        </p>
+      )}
       <p className="muted">Free disk space: {free != null ? bytes(free) : "—"}</p>
     </section>
   );

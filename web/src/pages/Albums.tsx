@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useState, type FormEvent } from "react";
 import { Link, useParams } from "react-router";
-import { errorText, store, type Entity } from "../api/client";
+import { errorText, media, store, type Entity } from "../api/client";
 import { UploadButtons } from "../components/Layout";
 import Timeline from "../components/Timeline";
 import { CHANGED } from "../upload";
@@ -80,6 +80,25 @@ function NewAlbum({ parentId }: { parentId: number | null }) {
   );
 }
 
+/** The album's newest photo as its cover (none for an empty album). */
+function Cover({ album }: { album: Album }) {
+  const [cover, setCover] = useState<Entity | null>(null);
+  useEffect(() => {
+    let live = true;
+    void store.GET("/entity/", {
+      params: { query: { parent_id: album.id, is_collection: false, page_size: 1, order_by: "create_date", order: "desc" } },
+    }).then(({ data }) => live && setCover(data?.items[0] ?? null));
+    return () => {
+      live = false;
+    };
+  }, [album.id, album.count]);
+  return cover ? (
+    <img className="album-cover" src={media.thumbnail(cover.id, cover.token)} alt={`Cover of ${album.label}`} loading="lazy" />
+  ) : (
+    <span className="album-cover album-icon" aria-hidden="true">▦</span>
+  );
+}
+
 function AlbumCards({ albums }: { albums: Album[] }) {
   if (!albums.length) return null;
   return (
@@ -87,7 +106,7 @@ function AlbumCards({ albums }: { albums: Album[] }) {
       {albums.map((a) => (
         <li key={a.id}>
           <Link to={`/albums/${a.id}`} className="album-card">
-            <span className="album-icon" aria-hidden="true">▦</span>
+            <Cover album={a} />
             <span className="album-name">{a.label}</span>
             <span className="muted">{a.count} item{a.count === 1 ? "" : "s"}</span>
           </Link>

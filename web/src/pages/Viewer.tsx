@@ -32,7 +32,10 @@ export default function Viewer({ id }: { id: number }) {
   }, [load]);
 
   useEffect(() => {
+    // focus moves into the viewer, and back to what opened it when it closes
+    const opener = document.activeElement as HTMLElement | null;
     closeRef.current?.focus();
+    return () => opener?.focus?.();
   }, []);
 
   useEffect(() => {
