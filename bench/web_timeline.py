@@ -88,6 +88,12 @@ def first_screen(client: httpx.Client, base: str) -> int:
     return len(buckets.content) + len(bucket.content)
 
 
+def bucket_list(client: httpx.Client, base: str) -> int:
+    resp = client.get(f"{base}/timeline/buckets")
+    resp.raise_for_status()
+    return len(resp.content)
+
+
 def entity_page(client: httpx.Client, base: str) -> int:
     resp = client.get(f"{base}/entity/", params={"page": 1})
     resp.raise_for_status()
@@ -124,10 +130,14 @@ def bench(root: Path, key_path: Path, auth: str, count: int, db_url: str, rounds
             httpx.Client(timeout=60, headers={"Authorization": f"Bearer {auth}"}) as client,
         ):
             proxied = f"{web}/api/store"
+            newest = client.get(f"{store}/timeline/buckets").json()["buckets"][0]
+            print(f"  (the newest month holds {newest['count']} items)")
             rows = [
                 ("first screen (buckets + newest bucket), via web", first_screen, proxied),
                 ("first screen, straight to the store", first_screen, store),
-                ("baseline: GET /entity/?page=1, via web", entity_page, proxied),
+                ("  of which: the bucket list, via web", bucket_list, proxied),
+                ("baseline: GET /entity/?page=1 (20 items), via web", entity_page, proxied),
+                ("baseline, straight to the store", entity_page, store),
             ]
             for name, call, base in rows:
                 p50, p95, size = timed(rounds, lambda c=call, b=base: c(client, b))  # type: ignore[misc]
