@@ -51,6 +51,7 @@ def connections(pid: int, port: int) -> int:
 class Server:
     url: str
     proc: subprocess.Popen[bytes]
+    home: Path | None = None  # MEDIANEST_HOME, when the test chose it
 
 
 def _wait_up(url: str, proc: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
@@ -72,7 +73,8 @@ def serve(service: str, env: dict[str, str]) -> Iterator[Server]:
     port = free_port()
     cmd = [sys.executable, "-m", "medianest", "serve", service, "--port", str(port)]
     proc = subprocess.Popen(cmd, env={**os.environ, "MEDIANEST_LOG_LEVEL": "WARNING", **env})
-    server = Server(f"http://127.0.0.1:{port}", proc)
+    home = Path(env["MEDIANEST_HOME"]) if "MEDIANEST_HOME" in env else None
+    server = Server(f"http://127.0.0.1:{port}", proc, home)
     try:
         _wait_up(server.url, proc)
         yield server

@@ -5,6 +5,7 @@ client disconnects, and a 1 GB upload and download through it with flat memory."
 from __future__ import annotations
 
 import json
+import socket
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -162,6 +163,44 @@ def test_server_sent_events_stream_through_and_a_disconnect_closes_upstream(
         assert connections(web.proc.pid, store_port) == 1
         events.close()  # the browser tab closed: the proxy hangs up on the store too
         _eventually(lambda: connections(web.proc.pid, store_port) == 0)
+
+
+def test_an_upload_the_client_abandons_is_abandoned_upstream_too(
+    store: Server, dist: Path, token_minter: TokenMinter
+) -> None:
+    assert store.home is not None
+    store_port = int(store.url.rsplit(":", 1)[1])
+    temp_dir = store.home / "media_store" / "tmp"
+    writer = token_minter.header(sub=7, permissions=["media_store_write"])["Authorization"]
+    before = _entity_count(store)
+    with serve("web", web_env(store.url, dist)) as web:
+        port = int(web.url.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port)) as sock:
+            head = (
+                f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="is_collection"\r\n\r\n'
+                f'false\r\n--{BOUNDARY}\r\nContent-Disposition: form-data; name="image"; '
+                f'filename="cut.jpg"\r\nContent-Type: image/jpeg\r\n\r\n'
+            ).encode()
+            sock.sendall(
+                f"POST /api/store/entity/ HTTP/1.1\r\nHost: web\r\nAuthorization: {writer}\r\n"
+                f"Content-Type: multipart/form-data; boundary={BOUNDARY}\r\n"
+                f"Content-Length: {64 << 20}\r\n\r\n".encode()
+                + head
+                + mf.jpeg_bytes(size=(64, 48), seed=4)
+            )
+            for _ in range(8):  # 8 of the announced 64 MiB, then the tab is closed
+                sock.sendall(CHUNK)
+            _eventually(lambda: connections(web.proc.pid, store_port) == 1)
+            _eventually(lambda: any(temp_dir.iterdir()))  # the store is receiving it
+        _eventually(lambda: connections(web.proc.pid, store_port) == 0)
+        _eventually(lambda: not any(temp_dir.iterdir()))  # and dropped the partial file
+    assert _entity_count(store) == before  # nothing half-stored
+
+
+def _entity_count(store: Server) -> int:
+    page = httpx.get(f"{store.url}/entity/", params={"include_deleted": True}).json()
+    total: int = page["pagination"]["total_items"]
+    return total
 
 
 def _eventually(check: Callable[[], bool], timeout: float = 20.0) -> None:
