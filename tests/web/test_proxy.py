@@ -77,6 +77,8 @@ def test_index_is_revalidated_and_hashed_assets_are_immutable(web: Server) -> No
     assert index.status_code == 200
     assert index.text == INDEX
     assert index.headers["cache-control"] == "no-cache"
+    assert index.headers["x-frame-options"] == "DENY"  # never framed by another site
+    assert index.headers["content-security-policy"] == "frame-ancestors 'none'"
     asset = httpx.get(f"{web.url}/{ASSET}")
     assert asset.status_code == 200
     assert asset.headers["cache-control"] == "public, max-age=31536000, immutable"

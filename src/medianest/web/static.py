@@ -21,6 +21,13 @@ from starlette.types import Scope
 IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "no-cache"
 HASHED_DIR = "assets"
+# the app must not be framed by another site (clickjacking) nor leak its URLs to other sites
+PAGE_HEADERS = {
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "content-security-policy": "frame-ancestors 'none'",
+    "referrer-policy": "same-origin",
+}
 
 NOT_BUILT = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>MediaNest: web app not built</title></head>
@@ -53,7 +60,7 @@ class AppFiles(StaticFiles):
             relative = ""
         hashed = relative.startswith(f"{HASHED_DIR}/")
         response.headers["cache-control"] = IMMUTABLE if hashed else REVALIDATE
-        response.headers.setdefault("x-content-type-options", "nosniff")
+        response.headers.update(PAGE_HEADERS)
         return response
 
     async def check_config(self) -> None:
@@ -63,7 +70,8 @@ class AppFiles(StaticFiles):
     async def get_response(self, path: str, scope: Scope) -> Response:
         if not (self.dist / "index.html").is_file():
             page = NOT_BUILT.format(dist=html.escape(str(self.dist)))
-            return HTMLResponse(page, status_code=503, headers={"cache-control": "no-store"})
+            headers = {**PAGE_HEADERS, "cache-control": "no-store"}
+            return HTMLResponse(page, status_code=503, headers=headers)
         try:
             return await super().get_response(path, scope)
         except HTTPException as exc:
