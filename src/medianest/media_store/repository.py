@@ -206,6 +206,23 @@ def stored_content(session: Session) -> tuple[int, int]:
     return int(row[0]), int(row[1])
 
 
+def without_thumbhash(session: Session, after_id: int, limit: int) -> list[tuple[int, str]]:
+    """(id, sha256) of media stored before placeholders existed, in id order after ``after_id``."""
+    stmt = (
+        sa.select(Entity.id, Entity.sha256)
+        .where(Entity.id > after_id, Entity.thumbhash.is_(None), Entity.sha256.is_not(None))
+        .order_by(Entity.id)
+        .limit(limit)
+    )
+    return [(int(i), str(sha)) for i, sha in session.execute(stmt)]
+
+
+def set_thumbhash(session: Session, entity_id: int, value: str) -> None:
+    """A bulk UPDATE, deliberately not versioned: a derived placeholder is not a user's change."""
+    stmt = sa.update(Entity).where(Entity.id == entity_id).values(thumbhash=value)
+    session.execute(stmt.execution_options(synchronize_session=False))
+
+
 def phashes(session: Session, exclude_deleted: bool = True) -> list[tuple[int, str]]:
     stmt = sa.select(Entity.id, Entity.phash).where(Entity.phash.is_not(None))
     if exclude_deleted:

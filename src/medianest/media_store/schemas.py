@@ -219,6 +219,15 @@ class StorageUsage(BaseModel):
     total_disk_bytes: int
 
 
+class ThumbhashBackfill(BaseModel):
+    """One batch of placeholders computed for media stored before they existed."""
+
+    examined: int
+    updated: int
+    next_after_id: int = Field(description="pass as after_id for the next batch")
+    done: bool
+
+
 class TimelineFilter(BaseModel):
     """Which media a timeline shows: the library, one album's children, or the trash."""
 

@@ -14,6 +14,7 @@ from medianest.media_store.schemas import (
     ReadAuthUpdate,
     StorageUsage,
     SweepResult,
+    ThumbhashBackfill,
 )
 from medianest.media_store.service import maintenance, settings_flag
 
@@ -52,6 +53,26 @@ def set_read_auth(
 def storage_usage(_: Admin, session: ReadSession, ctx: Ctx) -> StorageUsage:
     """Media counts, bytes of originals and renditions, and the disk's free space."""
     return maintenance.storage_usage(session, ctx.storage)
+
+
+@router.post(
+    "/thumbhash",
+    response_model=ThumbhashBackfill,
+    responses={
+        401: {"description": "missing or invalid token"},
+        403: {"description": "not an admin"},
+        422: {"description": "invalid query parameters"},
+    },
+)
+def backfill_thumbhashes(
+    _: Admin,
+    session: WriteSession,
+    ctx: Ctx,
+    after_id: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+) -> ThumbhashBackfill:
+    """Compute missing ThumbHash placeholders (media stored before they existed), one batch."""
+    return maintenance.backfill_thumbhashes(session, ctx.storage, after_id, limit)
 
 
 @router.post("/sweep", response_model=SweepResult)
