@@ -347,6 +347,7 @@ def test_a_gigabyte_uploads_and_downloads_through_the_proxy_with_flat_memory(
                 peak.append(rss_kib(web.proc.pid))
     assert received == GIB
     peak.append(rss_kib(web.proc.pid))
+    print(f"web server RSS: {before} KiB before, {max(peak)} KiB at most while moving 2 GB")
     assert max(peak) - before < 64 * 1024, (before, peak)  # < 64 MiB growth for 2 GB moved
     gone = httpx.delete(f"{web.url}/api/store/entity/{entity['id']}", headers=writer)
     assert gone.status_code == 204
