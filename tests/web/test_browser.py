@@ -3,6 +3,7 @@ for the analysis): what a person does, found by role and label as they would."""
 
 from __future__ import annotations
 
+import base64
 import io
 import time
 from pathlib import Path
@@ -18,6 +19,12 @@ from tests.web.browser import WebSystem, jpeg, mp4, playwright_sync, save_screen
 expect = playwright_sync.expect
 pytestmark = [pytest.mark.integration]
 WORKERS = 1  # label search needs the analysis
+
+
+@pytest.fixture(scope="module", autouse=True)
+def labelled_photo(web_system: WebSystem) -> int:
+    """Uploaded first, so the worker has analysed it by the time the search test runs."""
+    return web_system.upload("labelled.jpg", jpeg(640, 480, seed=80))
 
 
 def _open_viewer(page: Any, name: str) -> Any:
@@ -225,33 +232,6 @@ def test_review_duplicates_keeps_one_and_trashes_the_other(
     expect(page.get_by_role("img", name="twin-small.jpg")).to_be_visible()
 
 
-def _labels(web_system: WebSystem, entity_id: int) -> list[str]:
-    with web_system.api("inference") as api:
-        resp = api.get(f"/entity/{entity_id}/analysis")
-    if resp.status_code != 200:
-        return []
-    return [str(label["label"]) for label in resp.json()["labels"]]
-
-
-def test_search_by_a_label_finds_the_photo(page: Any, web_system: WebSystem) -> None:
-    entity_id = web_system.upload("labelled.jpg", jpeg(640, 480, seed=80))
-    deadline = time.monotonic() + 90  # the worker analyses it (real model)
-    labels: list[str] = []
-    while not labels and time.monotonic() < deadline:
-        labels = _labels(web_system, entity_id)
-        time.sleep(0.5)
-    assert labels, "the photo was not analysed in time"
-    page.goto("/")
-    search = page.get_by_role("searchbox", name="Search")
-    search.fill(labels[0])
-    search.press("Enter")
-    expect(page.get_by_role("heading", name=f"Results for “{labels[0]}”")).to_be_visible()
-    expect(page.get_by_role("img", name="labelled.jpg")).to_be_visible()
-    # the viewer shows the labels too
-    dialog = _open_viewer(page, "labelled.jpg")
-    expect(dialog.get_by_role("link", name=labels[0])).to_be_visible()
-
-
 def test_admin_creates_a_user_disables_it_and_sees_the_job_queue(
     page: Any, web_system: WebSystem
 ) -> None:
@@ -328,3 +308,56 @@ def test_select_several_photos_and_move_them_into_an_album_at_once(
     page.get_by_role("link", name="Bulk").click()
     expect(page.get_by_role("img", name="bulk-0.jpg")).to_be_visible()
     expect(page.get_by_role("img", name="bulk-1.jpg")).to_be_visible()
+
+
+def test_files_dropped_on_the_page_are_uploaded(page: Any) -> None:
+    page.goto("/")
+    expect(page.get_by_role("link", name="Photos")).to_be_visible()
+    encoded = [base64.b64encode(jpeg(600, 450, seed=100 + i)).decode() for i in range(2)]
+    files = [{"name": f"dropped-{i}.jpg", "data": data} for i, data in enumerate(encoded)]
+    page.evaluate(
+        """files => {
+          const dt = new DataTransfer();
+          for (const f of files) {
+            const bytes = Uint8Array.from(atob(f.data), c => c.charCodeAt(0));
+            dt.items.add(new File([bytes], f.name, {type: 'image/jpeg'}));
+          }
+          const app = document.querySelector('main');
+          app.dispatchEvent(new DragEvent('dragover', {dataTransfer: dt, bubbles: true}));
+          app.dispatchEvent(new DragEvent('drop', {dataTransfer: dt, bubbles: true}));
+        }""",
+        files,
+    )
+    for i in range(2):
+        expect(page.get_by_role("img", name=f"dropped-{i}.jpg")).to_be_visible()
+
+
+def _labels(web_system: WebSystem, entity_id: int) -> list[str]:
+    with web_system.api("inference") as api:
+        resp = api.get(f"/entity/{entity_id}/analysis")
+    if resp.status_code != 200:
+        return []
+    return [str(label["label"]) for label in resp.json()["labels"]]
+
+
+def test_search_by_a_label_finds_the_photo(
+    page: Any, web_system: WebSystem, labelled_photo: int
+) -> None:
+    entity_id = labelled_photo
+    deadline = time.monotonic() + 90  # the worker analyses it (real model)
+    labels: list[str] = []
+    while not labels and time.monotonic() < deadline:
+        labels = _labels(web_system, entity_id)
+        time.sleep(0.5)
+    assert labels, "the photo was not analysed in time"
+    page.goto("/")
+    search = page.get_by_role("searchbox", name="Search")
+    search.fill(labels[0])
+    search.press("Enter")
+    expect(page.get_by_role("heading", name=f"Results for “{labels[0]}”")).to_be_visible()
+    expect(page.get_by_role("img", name="labelled.jpg")).to_be_visible()
+    # the viewer shows the labels too
+    dialog = _open_viewer(page, "labelled.jpg")
+    expect(dialog.get_by_role("link", name=labels[0])).to_be_visible()
+    dialog.get_by_role("link", name="More like this").click()
+    expect(page.get_by_role("heading", name="More like labelled.jpg")).to_be_visible()

@@ -144,6 +144,31 @@ export default function Timeline({ filter, empty }: { filter: TimelineFilter; em
     }
     return ys;
   }, [buckets]);
+  // The year at the top of the screen, marked in the scrubber.
+  const [currentYear, setCurrentYear] = useState<string | null>(null);
+  useEffect(() => {
+    let frame = 0;
+    const update = () => {
+      frame = 0;
+      const sections = hostRef.current?.querySelectorAll<HTMLElement>("section[data-month]") ?? [];
+      for (const s of sections) {
+        if (s.getBoundingClientRect().bottom > 120) {
+          setCurrentYear(s.dataset.month!.slice(0, 4));
+          return;
+        }
+      }
+    };
+    const schedule = () => {
+      if (!frame) frame = requestAnimationFrame(update);
+    };
+    update();
+    window.addEventListener("scroll", schedule, { passive: true });
+    return () => {
+      window.removeEventListener("scroll", schedule);
+      cancelAnimationFrame(frame);
+    };
+  }, [buckets]);
+
   const jump = (year: string) => {
     const target = hostRef.current?.querySelector<HTMLElement>(`section[data-month^="${year}-"]`);
     target?.scrollIntoView({ block: "start" });
@@ -165,7 +190,7 @@ export default function Timeline({ filter, empty }: { filter: TimelineFilter; em
       {years.length > 1 && (
         <nav className="scrubber" aria-label="Jump to year">
           {years.map((y) => (
-            <button key={y} type="button" onClick={() => jump(y)}>{y}</button>
+            <button key={y} type="button" aria-current={y === currentYear ? "true" : undefined} onClick={() => jump(y)}>{y}</button>
           ))}
         </nav>
       )}
