@@ -130,6 +130,13 @@ def test_viewer_opens_navigates_with_the_keyboard_zooms_and_closes(
     assert download.get_attribute("href", timeout=1000).endswith("/file")
     page.keyboard.press("Escape")
     expect(page.get_by_role("dialog")).to_have_count(0)
+    # keyboard only: Enter on a thumbnail opens it, Esc returns the focus to that thumbnail
+    thumb = page.get_by_role("button", name="Open walk-2.jpg")
+    thumb.focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("dialog").get_by_role("heading", name="walk-2.jpg")).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(thumb).to_be_focused()
 
 
 def test_a_video_plays_and_seeks(page: Any, web_system: WebSystem, tmp_path: Path) -> None:
