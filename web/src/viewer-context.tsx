@@ -2,8 +2,14 @@ import { createContext, useCallback, useContext, useRef, type ReactNode } from "
 import { useSearchParams } from "react-router";
 
 // The viewer opens over any page (?photo=ID), so closing it returns to the same scroll position.
+export interface ViewerEntry {
+  id: number;
+  v?: string | number | null; // content token: the preview URL the browser may already have
+}
+
 interface ViewerState {
-  open: (ids: number[], id: number) => void;
+  open: (list: ViewerEntry[], id: number) => void;
+  token: (id: number) => string | number | null | undefined;
   neighbours: (id: number) => { prev: number | null; next: number | null };
   close: () => void;
   show: (id: number) => void;
@@ -13,7 +19,7 @@ const ViewerContext = createContext<ViewerState | null>(null);
 
 export function ViewerProvider({ children }: { children: ReactNode }) {
   const [params, setParams] = useSearchParams();
-  const list = useRef<number[]>([]);
+  const list = useRef<ViewerEntry[]>([]);
 
   const show = useCallback(
     (id: number) =>
@@ -24,10 +30,11 @@ export function ViewerProvider({ children }: { children: ReactNode }) {
       }, { replace: params.has("photo") }),
     [setParams, params],
   );
-  const open = useCallback((ids: number[], id: number) => {
-    list.current = ids;
+  const open = useCallback((entries: ViewerEntry[], id: number) => {
+    list.current = entries;
     show(id);
   }, [show]);
+  const token = useCallback((id: number) => list.current.find((e) => e.id === id)?.v, []);
   const close = useCallback(
     () => setParams((p) => {
       const next = new URLSearchParams(p);
@@ -37,12 +44,12 @@ export function ViewerProvider({ children }: { children: ReactNode }) {
     [setParams],
   );
   const neighbours = useCallback((id: number) => {
-    const i = list.current.indexOf(id);
+    const i = list.current.findIndex((e) => e.id === id);
     if (i < 0) return { prev: null, next: null };
-    return { prev: list.current[i - 1] ?? null, next: list.current[i + 1] ?? null };
+    return { prev: list.current[i - 1]?.id ?? null, next: list.current[i + 1]?.id ?? null };
   }, []);
   return (
-    <ViewerContext.Provider value={{ open, neighbours, close, show }}>{children}</ViewerContext.Provider>
+    <ViewerContext.Provider value={{ open, token, neighbours, close, show }}>{children}</ViewerContext.Provider>
   );
 }
 

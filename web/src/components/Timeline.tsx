@@ -5,7 +5,7 @@ import { useLive } from "../live";
 import { monthTitle } from "../lib/format";
 import { estimateHeight } from "../lib/layout";
 import { CHANGED } from "../upload";
-import { useViewer } from "../viewer-context";
+import { useViewer, type ViewerEntry } from "../viewer-context";
 import { DayRows, type Selection } from "./DayRows";
 import { SelectionBar } from "./SelectionBar";
 import { GAP, targetRowHeight, useWidth } from "./Grid";
@@ -130,9 +130,9 @@ export default function Timeline({ filter, empty }: { filter: TimelineFilter; em
   }, [buckets]);
 
   const order = useMemo(() => {
-    const ids: number[] = [];
-    for (const b of buckets ?? []) for (const it of loaded.get(b.month) ?? []) ids.push(it.id);
-    return ids;
+    const entries: ViewerEntry[] = [];
+    for (const b of buckets ?? []) for (const it of loaded.get(b.month) ?? []) entries.push(it);
+    return entries;
   }, [buckets, loaded]);
   const open = (id: number) => viewer.open(order, id);
 

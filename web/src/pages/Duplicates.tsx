@@ -45,7 +45,7 @@ export default function Duplicates() {
             <ul className="dup-items">
               {g.entities.map((e) => (
                 <li key={e.id}>
-                  <button type="button" className="dup-thumb" onClick={() => viewer.open(g.entities.map((x) => x.id), e.id)} aria-label={`Open ${entityName(e)}`}>
+                  <button type="button" className="dup-thumb" onClick={() => viewer.open(g.entities.map((x) => ({ id: x.id, v: x.token })), e.id)} aria-label={`Open ${entityName(e)}`}>
                     <img src={media.thumbnail(e.id, e.token)} alt={entityName(e)} loading="lazy" />
                   </button>
                   <dl className="details compact">

@@ -166,7 +166,7 @@ export function PersonPage() {
         </section>
       )}
       <h2>Photos</h2>
-      <AutoGrid items={items} onOpen={(x) => viewer.open(items.map((i) => i.id), x)} />
+      <AutoGrid items={items} onOpen={(x) => viewer.open(items, x)} />
     </div>
   );
 }

@@ -78,7 +78,7 @@ export default function Search() {
           <PeopleList people={people} />
         </section>
       )}
-      <AutoGrid items={items} onOpen={(id) => viewer.open(items.map((i) => i.id), id)} />
+      <AutoGrid items={items} onOpen={(id) => viewer.open(items, id)} />
     </div>
   );
 }

@@ -31,6 +31,13 @@ export default function Viewer({ id }: { id: number }) {
     void load();
   }, [load]);
 
+  // Fetch the neighbours' previews ahead, so ←/→ show them at once (same immutable URLs).
+  useEffect(() => {
+    for (const n of [next, prev]) {
+      if (n) new Image().src = media.preview(n, viewer.token(n));
+    }
+  }, [next, prev, viewer]);
+
   useEffect(() => {
     // focus moves into the viewer, and back to what opened it when it closes
     const opener = document.activeElement as HTMLElement | null;
