@@ -136,7 +136,7 @@ function UploadPanel({ tasks, onClear }: { tasks: UploadTask[]; onClear: () => v
   return (
     <section className="upload-panel card" aria-label="Uploads">
       <header>
-        <h2>{active ? `Uploading: ${finished} of ${tasks.length} done` : `Uploads finished (${tasks.length})`}</h2>
+        <h2 aria-live="polite">{active ? `Uploading: ${finished} of ${tasks.length} done` : `Uploads finished (${tasks.length})`}</h2>
         <button type="button" className="ghost" onClick={() => setOpen(!open)} aria-expanded={open}>
           {open ? "Hide" : "Show"}
         </button>

@@ -37,7 +37,7 @@ function SearchBox() {
   return (
     <form role="search" className="search-box" onSubmit={submit}>
       <label className="visually-hidden" htmlFor="global-search">Search</label>
-      <input id="global-search" type="search" placeholder="Search photos, places, people…" value={q}
+      <input id="global-search" type="search" placeholder="Search labels, file names, people…" value={q}
         onChange={(e) => setQ(e.target.value)} />
     </form>
   );
