@@ -27,15 +27,11 @@ system-deps:
 test-deps:
 	@bash scripts/install-system-deps.sh --test
 
-# The browser app: `npm ci` from its lock file when node_modules is older than the lock, then
-# the production build into web/dist (served by `medianest serve web`; not committed).
-WEB_STAMP := web/node_modules/.medianest-ci
-web: $(WEB_STAMP)
-	cd web && npm run build
-
-$(WEB_STAMP): web/package.json web/package-lock.json | system-deps
-	cd web && npm ci --no-audit --no-fund
-	touch $@
+# The browser app into web/dist (served by `medianest serve web`; not committed): `npm ci` from
+# its lock file when node_modules is stale, then the production build. Node.js is Debian's when
+# it is new enough, else one from PyPI in the venv (see the script).
+web: install system-deps
+	@bash scripts/build-web.sh $(PY)
 
 services:
 	@bash scripts/ensure-services.sh
