@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export MEDIANEST_TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export MEDIANEST_TEST_MQTT_URL ?= mqtt://127.0.0.1:1883
 
-.PHONY: run test test-fast lint audit lock bench fuzz install system-deps services clean
+.PHONY: run test test-fast lint audit lock bench fuzz install system-deps test-deps services web clean
 
 install: $(STAMP)
 
@@ -23,13 +23,23 @@ $(STAMP): pyproject.toml requirements.lock
 system-deps:
 	@bash scripts/install-system-deps.sh
 
+# what the browser tests need on top: Debian's chromium (Playwright drives it; it never downloads one)
+test-deps:
+	@bash scripts/install-system-deps.sh --test
+
+# The browser app into web/dist (served by `medianest serve web`; not committed): `npm ci` from
+# its lock file when node_modules is stale, then the production build. Node.js is Debian's when
+# it is new enough, else one from PyPI in the venv (see the script).
+web: install system-deps
+	@bash scripts/build-web.sh $(PY)
+
 services:
 	@bash scripts/ensure-services.sh
 
-run: install system-deps
+run: install system-deps web
 	$(VENV)/bin/medianest up
 
-test: install system-deps services audit
+test: install system-deps test-deps services audit web
 	$(PY) -m pytest -q -p no:cacheprovider --durations=15
 
 test-fast: install
@@ -60,10 +70,12 @@ bench: install system-deps services
 	$(PY) bench/inference.py
 	$(PY) bench/vector_search.py
 	$(PY) bench/near_duplicates.py
+	$(PY) bench/people.py
+	$(PY) bench/web_timeline.py
 	$(PY) bench/report.py
 
 fuzz: install
 	MEDIANEST_FUZZ_EXAMPLES=200 $(PY) -m pytest -q tests/fuzz
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache web/node_modules web/dist

@@ -11,7 +11,7 @@ import pytest
 pytestmark = [pytest.mark.unit]
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "medianest"
-SERVICES = ("authentication", "media_store", "inference")
+SERVICES = ("authentication", "media_store", "inference", "web")
 
 
 def _imports(path: Path) -> set[str]:

@@ -53,7 +53,8 @@ def _wait_for(system: System, text: str, timeout: float) -> None:
 def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
     home = tmp_path_factory.mktemp("up")
     urls = {
-        name: f"http://127.0.0.1:{_free_port()}" for name in ("auth", "media_store", "inference")
+        name: f"http://127.0.0.1:{_free_port()}"
+        for name in ("auth", "media_store", "inference", "web")
     }
     env = {
         **os.environ,
@@ -61,6 +62,7 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
         "MEDIANEST_AUTH_URL": urls["auth"],
         "MEDIANEST_MEDIA_STORE_URL": urls["media_store"],
         "MEDIANEST_INFERENCE_URL": urls["inference"],
+        "MEDIANEST_WEB_URL": urls["web"],
         "MEDIANEST_LOG_LEVEL": "DEBUG",  # the most verbose logs must still hold no secret
     }
     env.pop("AUTH_ADMIN_PASSWORD", None)
@@ -129,6 +131,21 @@ def test_admin_password_file_is_private_and_login_and_upload_work(system: System
     (system.home.parent / "secrets.txt").write_text(
         "\n".join([password, tokens["access_token"], tokens["refresh_token"]])
     )
+
+
+def test_the_web_app_is_printed_first_and_fronts_every_api(system: System) -> None:
+    banner = system.log_text().split("MediaNest is up:\n", 1)[1].splitlines()
+    assert banner[0].split()[:3] == ["web", "app", f"{system.urls['web']}/"]
+    password = (system.home / "admin-password").read_text().strip()
+    web = system.urls["web"]
+    login = httpx.post(
+        f"{web}/api/auth/auth/token", data={"username": "admin", "password": password}
+    )
+    assert login.status_code == 200
+    auth = {"Authorization": f"Bearer {login.json()['access_token']}"}
+    assert httpx.get(f"{web}/api/store/timeline/buckets", headers=auth).status_code == 200
+    assert httpx.get(f"{web}/api/inference/health").status_code == 200
+    assert httpx.get(f"{web}/api/web/health").json()["status"] == "ok"
 
 
 def test_ctrl_c_stops_everything_and_logs_hold_no_secret(system: System) -> None:

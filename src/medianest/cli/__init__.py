@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from medianest.cli.services import SERVICES, ServiceName
+from medianest.cli.services import DATABASE_SERVICES, SERVICES, ServiceName
 
 app = typer.Typer(
     name="medianest",
@@ -25,7 +25,7 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port (default: the service's own)")] = None,
     workers: Annotated[int, typer.Option(help="uvicorn worker processes")] = 1,
 ) -> None:
-    """Run one service (authentication, media_store or inference)."""
+    """Run one service (authentication, media_store, inference, or web: the browser app)."""
     from medianest.cli.services import serve_service
 
     serve_service(service, host, port or SERVICES[service].port, workers)
@@ -36,7 +36,10 @@ def migrate(
     service: Annotated[ServiceName | None, typer.Argument(help="Only this service")] = None,
 ) -> None:
     """Bring the databases to the latest schema (services also do this at start)."""
-    for name in [service] if service else list(ServiceName):
+    for name in [service] if service else DATABASE_SERVICES:
+        if name not in DATABASE_SERVICES:
+            typer.echo(f"{name.value}: has no database")
+            continue
         module = importlib.import_module(f"medianest.{name.value}.db")
         module.migrate_from_env()
         typer.echo(f"{name.value}: database at head")

@@ -11,6 +11,7 @@ class ServiceName(StrEnum):
     authentication = "authentication"
     media_store = "media_store"
     inference = "inference"
+    web = "web"  # the browser app and the APIs behind one origin (no database)
 
 
 @dataclass(frozen=True)
@@ -22,7 +23,9 @@ SERVICES = {
     ServiceName.authentication: ServiceInfo(8002),
     ServiceName.media_store: ServiceInfo(8000),
     ServiceName.inference: ServiceInfo(8001),
+    ServiceName.web: ServiceInfo(8080),
 }
+DATABASE_SERVICES = (ServiceName.authentication, ServiceName.media_store, ServiceName.inference)
 
 
 def service_available(name: ServiceName) -> bool:

@@ -36,6 +36,7 @@ URL_VARS = {
     ServiceName.authentication: "MEDIANEST_AUTH_URL",
     ServiceName.media_store: "MEDIANEST_MEDIA_STORE_URL",
     ServiceName.inference: "MEDIANEST_INFERENCE_URL",
+    ServiceName.web: "MEDIANEST_WEB_URL",  # last: it fronts the others
 }
 
 
@@ -145,13 +146,25 @@ def _banner(env: dict[str, str], host: str, workers: int) -> str:
     lines = ["MediaNest is starting:"]
     for name, port in _planned(env):
         url = f"http://{host}:{port}"
-        lines.append(f"  {name.value:<15} {url}   (API docs: {url}/docs, metrics: {url}/metrics)")
+        if name is ServiceName.web:  # first: the address people open
+            lines.insert(1, _web_line(url))
+        else:
+            lines.append(
+                f"  {name.value:<15} {url}   (API docs: {url}/docs, metrics: {url}/metrics)"
+            )
     if service_available(ServiceName.inference) and workers > 0:
         lines.append(f"  workers         {workers} process(es)")
     lines.append(f"  data dir        {env['MEDIANEST_HOME']}")
     lines.append(f"  {_admin_hint(env)}")
     lines.append(f"  {_metrics_hint(env)}")
     return "\n".join(lines)
+
+
+def _web_line(url: str) -> str:
+    dist = importlib.import_module("medianest.web.config").Settings().web_dist
+    built = (dist / "index.html").is_file()
+    hint = "open it in a browser" if built else "web app not built: run `make web`"
+    return f"  {'web app':<15} {url}/   ({hint})"
 
 
 def _start_services(sup: Supervisor, env: dict[str, str], host: str) -> None:

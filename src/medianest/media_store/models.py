@@ -38,6 +38,8 @@ class Entity(Base):
         sa.Index("ix_entities_deleted_added_date", "is_deleted", "added_date", "id"),
         sa.Index("ix_entities_type", "type", "is_deleted", "id"),
         sa.Index("ix_entities_mime_type", "mime_type", "is_deleted", "id"),
+        # the web timeline: month counts are an index-only scan, a month a range of it
+        sa.Index("ix_entities_timeline", "is_deleted", "is_collection", "create_date", "id"),
     )
 
     id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
@@ -68,6 +70,7 @@ class Entity(Base):
     longitude: Mapped[float | None] = mapped_column(sa.Float)
     orientation: Mapped[int | None] = mapped_column(sa.Integer)
     phash: Mapped[str | None] = mapped_column(sa.String(16))
+    thumbhash: Mapped[str | None] = mapped_column(sa.String(64))  # base64 ThumbHash placeholder
     is_deleted: Mapped[bool] = mapped_column(sa.Boolean, default=False)
 
 

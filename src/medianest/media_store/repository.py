@@ -10,7 +10,13 @@ from sqlalchemy.orm import Session
 
 from medianest.media_store import search_index
 from medianest.media_store.models import Change, ConfigItem, Entity, EntityVersion, MediaFile
-from medianest.media_store.schemas import EntityQuery, KeysetCursor, OrderBy, SortOrder
+from medianest.media_store.schemas import (
+    EntityQuery,
+    KeysetCursor,
+    OrderBy,
+    SortOrder,
+    TimelineFilter,
+)
 
 AnyEntity = Any  # Entity or EntityVersion: same column names
 SORT_MATCHES_MAX = 1000  # text matches worth fetching and sorting (SQLite); above: walk an index
@@ -338,6 +344,23 @@ def media_file_shas(session: Session) -> set[str]:
     return set(session.scalars(sa.select(MediaFile.sha256)))
 
 
+def without_thumbhash(session: Session, after_id: int, limit: int) -> list[tuple[int, str]]:
+    """(id, sha256) of media stored before placeholders existed, in id order after ``after_id``."""
+    stmt = (
+        sa.select(Entity.id, Entity.sha256)
+        .where(Entity.id > after_id, Entity.thumbhash.is_(None), Entity.sha256.is_not(None))
+        .order_by(Entity.id)
+        .limit(limit)
+    )
+    return [(int(i), str(sha)) for i, sha in session.execute(stmt)]
+
+
+def set_thumbhash(session: Session, entity_id: int, value: str) -> None:
+    """A bulk UPDATE, deliberately not versioned: a derived placeholder is not a user's change."""
+    stmt = sa.update(Entity).where(Entity.id == entity_id).values(thumbhash=value)
+    session.execute(stmt.execution_options(synchronize_session=False))
+
+
 def phashes(session: Session, exclude_deleted: bool = True) -> list[tuple[int, str]]:
     stmt = sa.select(Entity.id, Entity.phash).where(Entity.phash.is_not(None))
     if exclude_deleted:
@@ -361,3 +384,59 @@ def config_value(session: Session, key: str) -> str | None:
 
 def set_config_value(session: Session, key: str, value: str) -> None:
     session.merge(ConfigItem(key=key, value=value))
+
+
+def _timeline_conds(f: TimelineFilter) -> list[Any]:
+    conds: list[Any] = [
+        Entity.is_deleted == sa.true() if f.is_deleted else Entity.is_deleted == sa.false(),
+        Entity.is_collection == sa.false(),
+        Entity.create_date.is_not(None),
+    ]
+    if f.parent_id is not None:
+        conds.append(Entity.parent_id == f.parent_id)
+    if f.type is not None:
+        conds.append(Entity.type == f.type.value)
+    return conds
+
+
+DAY_MS = 86_400_000
+
+
+def _utc_day() -> Any:
+    """Days since 1970-01-01 UTC of ``create_date``, floored (integer ``/`` truncates toward 0).
+
+    Constants are inlined so SELECT and GROUP BY are the same expression to the database.
+    """
+    ms = Entity.create_date
+    day, one, zero = (sa.literal_column(str(n), sa.BigInteger) for n in (DAY_MS, 1, 0))
+    return sa.case((ms >= zero, ms // day), else_=(ms + one) // day - one)
+
+
+def timeline_days(session: Session, f: TimelineFilter) -> list[tuple[int, int]]:
+    """(UTC day number, count) of the timeline's media, newest first.
+
+    Grouped by an integer expression over the covering ``ix_entities_timeline`` index: an
+    index-only scan with no date function per row (months are summed from days by the caller).
+    """
+    day = _utc_day().label("day")
+    stmt = sa.select(day, sa.func.count()).where(*_timeline_conds(f)).group_by(day)
+    return sorted(((int(d), int(n)) for d, n in session.execute(stmt)), reverse=True)
+
+
+TIMELINE_COLUMNS = (
+    Entity.id, Entity.create_date, Entity.width, Entity.height, Entity.type, Entity.mime_type,
+    Entity.duration, Entity.label, Entity.original_filename, Entity.thumbhash, Entity.sha256,
+    Entity.is_deleted,
+)  # fmt: skip
+
+
+def timeline_items(
+    session: Session, f: TimelineFilter, start_ms: int, end_ms: int
+) -> list[sa.Row[Any]]:
+    """The media captured in [start_ms, end_ms), newest first: plain rows, no ORM objects."""
+    stmt = (
+        sa.select(*TIMELINE_COLUMNS)
+        .where(*_timeline_conds(f), Entity.create_date >= start_ms, Entity.create_date < end_ms)
+        .order_by(Entity.create_date.desc(), Entity.id.desc())
+    )
+    return list(session.execute(stmt))

@@ -7,7 +7,14 @@ import binascii
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    computed_field,
+    model_validator,
+)
 
 EPOCH_MS_MIN = -62_135_596_800_000  # 0001-01-01
 EPOCH_MS_MAX = 253_402_300_799_999  # 9999-12-31
@@ -25,6 +32,12 @@ RANGES = (
     ("added_from", "added_to"),
     ("created_after", "created_before"),
 )
+TOKEN_CHARS = 16
+
+
+def content_token(sha256: str | None) -> str | None:
+    """A short token that changes with the content: makes rendition URLs cacheable forever."""
+    return sha256[:TOKEN_CHARS] if sha256 else None
 
 
 class MediaType(StrEnum):
@@ -83,8 +96,15 @@ class EntityRead(BaseModel):
     longitude: float | None = None
     orientation: int | None = None
     phash: str | None = None
+    thumbhash: str | None = None
     is_deleted: bool = False
     children_count: int | None = None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def token(self) -> str | None:
+        """Content version token: add ``?v=TOKEN`` to thumbnail/preview URLs (immutable)."""
+        return content_token(self.sha256)
 
 
 class EntityFields(BaseModel):
@@ -300,6 +320,58 @@ class SweepResult(BaseModel):
     renditions_removed: int
     temp_files_removed: int
     metadata_rows_removed: int
+
+
+class ThumbhashBackfill(BaseModel):
+    """One batch of placeholders computed for media stored before they existed."""
+
+    examined: int
+    updated: int
+    next_after_id: int = Field(description="pass as after_id for the next batch")
+    done: bool
+
+
+class TimelineFilter(BaseModel):
+    """Which media a timeline shows: the library, one album's children, or the trash."""
+
+    parent_id: int | None = Field(None, ge=1, le=2**31 - 1)
+    is_deleted: bool = False
+    type: MediaType | None = None
+
+
+class BucketQuery(TimelineFilter):
+    month: str = Field(pattern=r"^[1-9]\d{3}-(0[1-9]|1[0-2])$", description="YYYY-MM (UTC)")
+
+
+class TimelineBucket(BaseModel):
+    month: str
+    count: int
+
+
+class TimelineBuckets(BaseModel):
+    """Months (UTC, capture date) newest first with their media counts."""
+
+    total: int
+    buckets: list[TimelineBucket]
+
+
+class BucketItems(BaseModel):
+    """One month's media as parallel arrays (index i of every list is item i), newest first."""
+
+    month: str
+    count: int
+    ids: list[int]
+    create_date: list[int]
+    width: list[int | None]
+    height: list[int | None]
+    type: list[str | None]
+    mime_type: list[str | None]
+    duration: list[float | None]
+    label: list[str | None]
+    original_filename: list[str | None]
+    thumbhash: list[str | None]
+    token: list[str | None]
+    is_deleted: list[bool]
 
 
 class Banner(BaseModel):

@@ -16,6 +16,7 @@ from medianest.media_store.schemas import (
     ReadAuthUpdate,
     StorageReport,
     SweepResult,
+    ThumbhashBackfill,
 )
 from medianest.media_store.service import audit, maintenance, settings_flag, storage_report
 
@@ -41,6 +42,26 @@ def set_read_auth(
     request.app.state.read_auth_required.invalidate()
     tasks.add_task(request.app.state.read_auth_required.invalidate)  # again, after the commit
     return ReadAuthConfig(read_auth_enabled=payload.enabled)
+
+
+@router.post(
+    "/thumbhash",
+    response_model=ThumbhashBackfill,
+    responses={
+        401: {"description": "missing or invalid token"},
+        403: {"description": "not an admin"},
+        422: {"description": "invalid query parameters"},
+    },
+)
+def backfill_thumbhashes(
+    _: Admin,
+    session: WriteSession,
+    ctx: Ctx,
+    after_id: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+) -> ThumbhashBackfill:
+    """Compute missing ThumbHash placeholders (media stored before they existed), one batch."""
+    return maintenance.backfill_thumbhashes(session, ctx.storage, after_id, limit)
 
 
 @router.post("/sweep", response_model=SweepResult)

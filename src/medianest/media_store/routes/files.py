@@ -20,6 +20,11 @@ router = APIRouter(prefix="/entity", tags=["files"])
 EntityId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 VersionNumber = Annotated[int | None, Query(ge=1)]
 Download = Annotated[bool, Query(description="serve as an attachment instead of inline")]
+Token = Annotated[
+    str | None,
+    Query(max_length=64, description="the entity's `token`: when current, cached as immutable"),
+]
+IMMUTABLE = "private, max-age=31536000, immutable"
 NOSNIFF = {"X-Content-Type-Options": "nosniff"}
 FILE_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"content": {"application/octet-stream": {}}, "description": "the file"},
@@ -54,8 +59,13 @@ def _etag_matches(header: str | None, etag: str) -> bool:
     return "*" in tags or etag in tags
 
 
-def serve(request: Request, target: FileTarget, download: bool) -> Response:
-    headers = {**NOSNIFF, "ETag": target.etag, "Cache-Control": "private, no-cache"}
+def serve(
+    request: Request, target: FileTarget, download: bool, token: str | None = None
+) -> Response:
+    """The file with its ETag; immutable caching when the URL names its current content."""
+    current = token is not None and token == target.token
+    cache = IMMUTABLE if current else "private, no-cache"
+    headers = {**NOSNIFF, "ETag": target.etag, "Cache-Control": cache}
     if _etag_matches(request.headers.get("if-none-match"), target.etag):
         return Response(status_code=304, headers=headers)
     headers["Content-Disposition"] = content_disposition(
@@ -95,10 +105,11 @@ def get_thumbnail(
     session: ReadSession,
     ctx: Ctx,
     version: VersionNumber = None,
+    v: Token = None,
 ) -> Response:
     """A ~256 px thumbnail (WebP or JPEG), EXIF orientation applied."""
     target = files.rendition(session, ctx, entity_id, Rendition.thumbnail, version)
-    return serve(request, target, download=False)
+    return serve(request, target, download=False, token=v)
 
 
 @router.head("/{entity_id}/preview", response_class=Response, operation_id="head_preview")
@@ -110,10 +121,11 @@ def get_preview(
     session: ReadSession,
     ctx: Ctx,
     version: VersionNumber = None,
+    v: Token = None,
 ) -> Response:
     """A ~1440 px JPEG preview, EXIF orientation applied."""
     target = files.rendition(session, ctx, entity_id, Rendition.preview, version)
-    return serve(request, target, download=False)
+    return serve(request, target, download=False, token=v)
 
 
 @router.get("/{entity_id}/metadata")

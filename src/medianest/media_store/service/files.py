@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from medianest.common.errors import NotFound
 from medianest.media_store import repository as repo
+from medianest.media_store.schemas import content_token
 from medianest.media_store.service.audit import check_servable
 from medianest.media_store.service.context import StoreContext
 from medianest.media_store.service.entities import require
@@ -23,6 +24,7 @@ class FileTarget:
     media_type: str
     etag: str
     filename: str
+    token: str | None = None  # the content token (renditions): a matching ?v= is immutable
 
 
 def _row(session: Session, entity_id: int, version: int | None) -> Any:
@@ -58,7 +60,8 @@ def rendition(
         raise NotFound(f"entity {entity_id} has no {kind.name}")
     path, mime = found
     ext = "webp" if mime == "image/webp" else "jpg"
-    return FileTarget(path, mime, f'"{row.md5}-{kind.value}"', f"{entity_id}.{kind.value}.{ext}")
+    name = f"{entity_id}.{kind.value}.{ext}"
+    return FileTarget(path, mime, f'"{row.md5}-{kind.value}"', name, content_token(row.sha256))
 
 
 def metadata(session: Session, entity_id: int, version: int | None) -> dict[str, Any]:

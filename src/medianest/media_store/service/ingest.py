@@ -16,6 +16,7 @@ from medianest.media_store import repository as repo
 from medianest.media_store.feed import now_ms
 from medianest.media_store.media import MediaError, MediaInfo
 from medianest.media_store.media.phash import phash
+from medianest.media_store.media.placeholder import thumbhash_of
 from medianest.media_store.models import MediaFile
 from medianest.media_store.service.context import StoreContext
 from medianest.media_store.storage import Rendition, Storage
@@ -101,6 +102,7 @@ def content_fields(storage: Storage, upload: UploadedFile, info: MediaInfo) -> d
         "longitude": info.longitude,
         "orientation": info.orientation,
         "phash": info.phash,
+        "thumbhash": thumbhash_of(info.thumbnail),
     }
 
 

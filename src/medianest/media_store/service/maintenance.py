@@ -11,11 +11,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
+from sqlalchemy.orm import Session
+
 from medianest.common.db import Database
 from medianest.media_store import repository as repo
-from medianest.media_store.schemas import SweepResult
+from medianest.media_store.media.placeholder import thumbhash_of
+from medianest.media_store.schemas import SweepResult, ThumbhashBackfill
 from medianest.media_store.service.ingest import lock_content
-from medianest.media_store.storage import Storage
+from medianest.media_store.storage import Rendition, Storage
 
 log = logging.getLogger("medianest.media_store.maintenance")
 
@@ -94,3 +97,21 @@ def refresh_statistics(db: Database) -> None:
     with db.engine.begin() as conn:
         conn.exec_driver_sql("PRAGMA analysis_limit=2000")
         conn.exec_driver_sql("ANALYZE")
+
+
+def backfill_thumbhashes(
+    session: Session, storage: Storage, after_id: int, limit: int
+) -> ThumbhashBackfill:
+    """Compute the missing placeholders of one batch from the stored thumbnails."""
+    rows = repo.without_thumbhash(session, after_id, limit)
+    updated = 0
+    for entity_id, sha256 in rows:
+        found = storage.rendition(sha256, Rendition.thumbnail)
+        value = thumbhash_of(found[0].read_bytes()) if found else None
+        if value is not None:
+            repo.set_thumbhash(session, entity_id, value)
+            updated += 1
+    last = rows[-1][0] if rows else after_id
+    return ThumbhashBackfill(
+        examined=len(rows), updated=updated, next_after_id=last, done=len(rows) < limit
+    )

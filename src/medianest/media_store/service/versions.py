@@ -18,7 +18,7 @@ from medianest.media_store.service.ingest import lock_content
 CONTENT_FIELDS = (
     "file_size", "height", "width", "duration", "mime_type", "type", "extension", "md5", "sha256",
     "file_path", "original_filename", "create_date", "create_date_source", "camera_make",
-    "camera_model", "latitude", "longitude", "orientation", "phash",
+    "camera_model", "latitude", "longitude", "orientation", "phash", "thumbhash",
 )  # fmt: skip
 RESTORED_FIELDS = ("label", "description", "parent_id", "is_deleted", *CONTENT_FIELDS)
 COMPARED_FIELDS = ("is_collection", *RESTORED_FIELDS)
