@@ -10,6 +10,7 @@ from medianest.authentication.context import AuthContext
 from medianest.authentication.service import UserService
 from medianest.authentication.tokens import TokenService
 from medianest.common.deps import ReadSessionDep, SessionDep
+from medianest.common.openapi import raises
 from medianest.common.security import Admin, TokenUser
 
 
@@ -29,6 +30,7 @@ def get_read_users(session: ReadSessionDep, ctx: ContextDep) -> UserService:
     return UserService(session, ctx.passwords, ctx.throttle)
 
 
+@raises(503)  # the token service opens its own transactions
 def get_tokens(request: Request, ctx: ContextDep) -> TokenService:
     return TokenService(request.app.state.db, ctx)
 
@@ -38,6 +40,7 @@ ReadUsers = Annotated[UserService, Depends(get_read_users)]
 Tokens = Annotated[TokenService, Depends(get_tokens)]
 
 
+@raises(401, 403)
 def require_active_admin(user: Admin, users: Users) -> TokenUser:
     """An admin token whose account is still an active admin in the database."""
     users.require_admin(user.id)

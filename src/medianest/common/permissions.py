@@ -1,20 +1,14 @@
-"""Every permission string MediaNest knows, with what it grants (GET /auth/permissions)."""
+"""Every permission string MediaNest knows.
 
-from __future__ import annotations
+The classes live in ``medianest.contracts.permissions``; this module keeps the old import path.
+"""
 
-from enum import StrEnum
+from medianest.contracts.permissions import (
+    DESCRIPTIONS,
+    Permission,
+)
 
-
-class Permission(StrEnum):
-    MEDIA_STORE_READ = "media_store_read"
-    MEDIA_STORE_WRITE = "media_store_write"
-    AI_INFERENCE_SUPPORT = "ai_inference_support"
-    AI_INFERENCE_WORKER = "ai_inference_worker"
-
-
-DESCRIPTIONS: dict[Permission, str] = {
-    Permission.MEDIA_STORE_READ: "Read entities, files and metadata when read-auth is on.",
-    Permission.MEDIA_STORE_WRITE: "Upload, change, trash and delete entities in the media store.",
-    Permission.AI_INFERENCE_SUPPORT: "Queue, inspect and cancel inference jobs; use search.",
-    Permission.AI_INFERENCE_WORKER: "Claim and report inference jobs (worker processes only).",
-}
+__all__ = [
+    "DESCRIPTIONS",
+    "Permission",
+]

@@ -25,6 +25,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from medianest.common.errors import Forbidden, ServiceUnavailable, Unauthorized
+from medianest.common.openapi import raises
 from medianest.common.permissions import Permission
 
 log = logging.getLogger("medianest.security")
@@ -167,6 +168,7 @@ def _verifier(request: Request) -> TokenVerifier:
     return verifier
 
 
+@raises(401, 503)  # 503: the auth service's keys could not be fetched
 def get_optional_user(request: Request, credentials: Credentials) -> TokenUser | None:
     """The caller if a token was sent (a bad token is still a 401), else None."""
     if credentials is None:
@@ -176,6 +178,7 @@ def get_optional_user(request: Request, credentials: Credentials) -> TokenUser |
     return _verifier(request).verify(credentials.credentials)
 
 
+@raises(401, 503)
 def get_current_user(request: Request, credentials: Credentials) -> TokenUser:
     user = get_optional_user(request, credentials)
     if user is None:
@@ -186,6 +189,7 @@ def get_current_user(request: Request, credentials: Credentials) -> TokenUser:
 def require_permission(*permissions: str) -> Callable[..., TokenUser]:
     """A dependency that passes admins and callers holding any of ``permissions``."""
 
+    @raises(403)
     def dependency(user: Annotated[TokenUser, Depends(get_current_user)]) -> TokenUser:
         if not any(user.has(p) for p in permissions):
             raise Forbidden(f"requires permission: {' or '.join(permissions)}")
@@ -194,6 +198,7 @@ def require_permission(*permissions: str) -> Callable[..., TokenUser]:
     return dependency
 
 
+@raises(403)
 def require_admin(user: Annotated[TokenUser, Depends(get_current_user)]) -> TokenUser:
     if not user.is_admin:
         raise Forbidden("administrator only")
@@ -207,6 +212,7 @@ def get_current_user_with_write_permission(name: str) -> Callable[..., TokenUser
 def get_current_user_with_read_permission(name: str) -> Callable[..., TokenUser | None]:
     """Reads are open unless the service says read-auth is on (``app.state.read_auth_required``)."""
 
+    @raises(401, 403, 503)
     def dependency(
         request: Request, user: Annotated[TokenUser | None, Depends(get_optional_user)]
     ) -> TokenUser | None:

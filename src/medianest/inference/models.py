@@ -5,22 +5,13 @@ Timestamps are epoch milliseconds (UTC) computed in Python, so SQLite and Postgr
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Boolean, Float, Index, Integer, String, Text, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from medianest.common.db import make_metadata
-
-
-class JobStatus(StrEnum):
-    pending = "pending"
-    processing = "processing"
-    completed = "completed"
-    error = "error"
-    cancelled = "cancelled"
-
+from medianest.contracts.inference import JobStatus
 
 ACTIVE_STATUSES = (JobStatus.pending.value, JobStatus.processing.value)
 FINISHED_STATUSES = (JobStatus.completed.value, JobStatus.error.value, JobStatus.cancelled.value)

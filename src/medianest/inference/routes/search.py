@@ -9,6 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
 
+from medianest.common.openapi import errors
 from medianest.common.security import SearchUser
 from medianest.inference.results.schemas import (
     Analysis,
@@ -20,15 +21,13 @@ from medianest.inference.results.schemas import (
 )
 from medianest.inference.results.sinks import VECTOR_STORE
 from medianest.inference.results.vectors import VectorIndex
-from medianest.inference.routes.deps import ReadSession, RuntimeDep
+from medianest.inference.routes.deps import MediaPath, MediaQuery, ReadSession, RuntimeDep
 from medianest.inference.service import search as service
 from medianest.inference.service.runtime import Runtime
 
 router = APIRouter(tags=["search"])
+BINARY = {"type": "string", "format": "binary"}
 Limit = Annotated[int, Query(ge=1, le=100)]
-MAX_ID = 2**63 - 1  # BIGINT: larger ids would be a database error, not a 404
-MediaQuery = Annotated[int, Query(ge=1, le=MAX_ID)]
-MediaPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 FaceId = Annotated[str, Path(min_length=1, max_length=64)]
 MinScore = Annotated[float | None, Query(ge=-1, le=1)]
 
@@ -38,7 +37,7 @@ def _index(rt: Runtime) -> VectorIndex:
     return index
 
 
-@router.get("/search/similar-images", response_model=SimilarImages)
+@router.get("/search/similar-images", response_model=SimilarImages, responses=errors(404))
 def similar_images(
     rt: RuntimeDep,
     _: SearchUser,
@@ -67,13 +66,13 @@ def list_faces(session: ReadSession, _: SearchUser, media_store_id: MediaQuery) 
     return service.faces_of(session, media_store_id)
 
 
-@router.get("/faces/{face_id}", response_model=FaceRead)
+@router.get("/faces/{face_id}", response_model=FaceRead, responses=errors(404))
 def get_face(face_id: FaceId, session: ReadSession, _: SearchUser) -> FaceRead:
     """One face: bbox in original pixels, landmarks, confidence, model."""
     return service.face_read(service.get_face(session, face_id))
 
 
-@router.get("/faces/{face_id}/similar", response_model=SimilarFaces)
+@router.get("/faces/{face_id}/similar", response_model=SimilarFaces, responses=errors(404))
 def similar_faces(
     face_id: FaceId,
     session: ReadSession,
@@ -89,7 +88,7 @@ def similar_faces(
 @router.get(
     "/faces/{face_id}/crop",
     response_class=Response,
-    responses={200: {"content": {"image/jpeg": {}}}},
+    responses={200: {"content": {"image/jpeg": {"schema": BINARY}}}, **errors(404)},
 )
 def face_crop(
     face_id: FaceId,

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Query, Request
+from fastapi import APIRouter, BackgroundTasks, Query
 from starlette.concurrency import run_in_threadpool
 
 from medianest.common.security import Admin
-from medianest.media_store.routes.deps import ReadSession, WriteSession
+from medianest.media_store.routes.deps import (
+    Ctx,
+    Db,
+    ReadAuth,
+    ReadSession,
+    StoreSettings,
+    WriteSession,
+)
 from medianest.media_store.schemas import ReadAuthConfig, ReadAuthUpdate, SweepResult
 from medianest.media_store.service import maintenance, settings_flag
 
@@ -24,26 +31,26 @@ def get_config(_: Admin, session: ReadSession) -> ReadAuthConfig:
 @router.put("/config/read-auth", response_model=ReadAuthConfig)
 def set_read_auth(
     payload: ReadAuthUpdate,
-    request: Request,
+    flag: ReadAuth,
     _: Admin,
     session: WriteSession,
     tasks: BackgroundTasks,
 ) -> ReadAuthConfig:
     """Turn the read permission requirement on or off."""
     settings_flag.set_read_auth(session, payload.enabled)
-    request.app.state.read_auth_required.invalidate()
-    tasks.add_task(request.app.state.read_auth_required.invalidate)  # again, after the commit
+    flag.invalidate()
+    tasks.add_task(flag.invalidate)  # again, after the commit
     return ReadAuthConfig(read_auth_enabled=payload.enabled)
 
 
 @router.post("/sweep", response_model=SweepResult)
 async def sweep_orphans(
-    request: Request,
     _: Admin,
-    min_age_s: Annotated[float | None, Query(ge=0)] = None,
+    settings: StoreSettings,
+    db: Db,
+    ctx: Ctx,
+    min_age_s: Annotated[float | None, Query(ge=0, le=10 * 365 * 86400)] = None,
 ) -> SweepResult:
     """Remove files, renditions and temp files nothing references (older than ``min_age_s``)."""
-    settings = request.app.state.settings
     age = settings.sweep_min_age_s if min_age_s is None else min_age_s
-    state = request.app.state
-    return await run_in_threadpool(maintenance.sweep, state.db, state.store.storage, age)
+    return await run_in_threadpool(maintenance.sweep, db, ctx.storage, age)

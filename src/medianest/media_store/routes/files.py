@@ -10,22 +10,28 @@ from starlette.datastructures import MutableHeaders
 from starlette.responses import FileResponse
 from starlette.types import Message, Receive, Scope, Send
 
+from medianest.common.openapi import errors
 from medianest.common.security import StoreRead
+from medianest.contracts.ids import MAX_ID
 from medianest.media_store.routes.deps import Ctx, ReadSession
 from medianest.media_store.service import files
 from medianest.media_store.service.files import FileTarget
 from medianest.media_store.storage import Rendition
 
 router = APIRouter(prefix="/entity", tags=["files"])
-EntityId = Annotated[int, Path(ge=1, le=2**31 - 1)]
-VersionNumber = Annotated[int | None, Query(ge=1)]
+EntityId = Annotated[int, Path(ge=1, le=MAX_ID)]
+VersionNumber = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 Download = Annotated[bool, Query(description="serve as an attachment instead of inline")]
 NOSNIFF = {"X-Content-Type-Options": "nosniff"}
 FILE_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {"content": {"application/octet-stream": {}}, "description": "the file"},
+    200: {
+        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+        "description": "the file",
+    },
     206: {"description": "the requested byte range"},
     304: {"description": "not modified (If-None-Match)"},
     416: {"description": "range not satisfiable"},
+    **errors(404),
 }
 
 
@@ -64,7 +70,9 @@ def serve(request: Request, target: FileTarget, download: bool) -> Response:
     return SafeFileResponse(target.path, media_type=target.media_type, headers=headers)
 
 
-@router.head("/{entity_id}/file", response_class=Response, operation_id="head_file")
+@router.head(
+    "/{entity_id}/file", response_class=Response, operation_id="head_file", responses=errors(404)
+)
 @router.get("/{entity_id}/file", response_class=Response, responses=FILE_RESPONSES)
 def get_file(
     entity_id: EntityId,
@@ -79,7 +87,12 @@ def get_file(
     return serve(request, files.original(session, ctx, entity_id, version), download)
 
 
-@router.head("/{entity_id}/thumbnail", response_class=Response, operation_id="head_thumbnail")
+@router.head(
+    "/{entity_id}/thumbnail",
+    response_class=Response,
+    operation_id="head_thumbnail",
+    responses=errors(404),
+)
 @router.get("/{entity_id}/thumbnail", response_class=Response, responses=FILE_RESPONSES)
 def get_thumbnail(
     entity_id: EntityId,
@@ -94,7 +107,12 @@ def get_thumbnail(
     return serve(request, target, download=False)
 
 
-@router.head("/{entity_id}/preview", response_class=Response, operation_id="head_preview")
+@router.head(
+    "/{entity_id}/preview",
+    response_class=Response,
+    operation_id="head_preview",
+    responses=errors(404),
+)
 @router.get("/{entity_id}/preview", response_class=Response, responses=FILE_RESPONSES)
 def get_preview(
     entity_id: EntityId,
@@ -109,7 +127,7 @@ def get_preview(
     return serve(request, target, download=False)
 
 
-@router.get("/{entity_id}/metadata")
+@router.get("/{entity_id}/metadata", responses=errors(404))
 def get_metadata(
     entity_id: EntityId, _: StoreRead, session: ReadSession, version: VersionNumber = None
 ) -> dict[str, Any]:

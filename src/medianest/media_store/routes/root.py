@@ -5,20 +5,15 @@ from __future__ import annotations
 import shutil
 from typing import Any
 
-from fastapi import APIRouter, Request
-from pydantic import BaseModel
+from fastapi import APIRouter
 from sqlalchemy import text
 
 from medianest.common.app import banner
 from medianest.common.deps import ReadSessionDep
+from medianest.contracts.store import StoreHealth
+from medianest.media_store.routes.deps import Ctx
 
 router = APIRouter(tags=["service"])
-
-
-class StoreHealth(BaseModel):
-    status: str
-    database: str
-    free_disk_bytes: int
 
 
 @router.get("/")
@@ -28,8 +23,8 @@ def service_banner() -> dict[str, Any]:
 
 
 @router.get("/health")
-def health(request: Request, session: ReadSessionDep) -> StoreHealth:
+def health(ctx: Ctx, session: ReadSessionDep) -> StoreHealth:
     """Liveness, database and free space of the file store (public)."""
     session.execute(text("SELECT 1"))
-    free = shutil.disk_usage(request.app.state.store.storage.root).free
+    free = shutil.disk_usage(ctx.storage.root).free
     return StoreHealth(status="ok", database="ok", free_disk_bytes=free)
