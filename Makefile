@@ -4,12 +4,15 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
 export MEDIANEST_TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export MEDIANEST_TEST_MQTT_URL ?= mqtt://127.0.0.1:1883
 
-.PHONY: run test test-fast lint audit lock bench fuzz install system-deps services clean
+.PHONY: run test test-fast lint audit lock bench fuzz install install-run system-deps services clean
 
-install: $(STAMP)
+# install: everything (servers, models, test and lint tools); install-run: what running needs.
+install: $(DEV_STAMP)
+install-run: $(STAMP)
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -17,8 +20,12 @@ $(STAMP): pyproject.toml requirements.lock
 	# torch pinned exactly: the CPU build; any other spec pulls gigabytes of CUDA
 	$(PY) -m pip install --quiet torch==2.13.0
 	# requirements.lock pins every version (the audited set); `make lock` refreshes it
-	$(PY) -m pip install --quiet -c requirements.lock -e ".[inference,dev]"
+	$(PY) -m pip install --quiet -c requirements.lock -e ".[server,inference]"
 	touch $(STAMP)
+
+$(DEV_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -c requirements.lock -e ".[server,inference,dev]"
+	touch $(DEV_STAMP)
 
 system-deps:
 	@bash scripts/install-system-deps.sh
@@ -26,7 +33,7 @@ system-deps:
 services:
 	@bash scripts/ensure-services.sh
 
-run: install system-deps
+run: install-run system-deps
 	$(VENV)/bin/medianest up
 
 test: install system-deps services audit

@@ -1,8 +1,7 @@
 """Request and response models of the SDK.
 
-The services' own pydantic schemas (``medianest.<service>.schemas``, and the inference
-service's search schemas in ``medianest.inference.results.schemas``) are re-exported here, so the
-client and the servers share one definition.
+The wire models of ``medianest.contracts`` are re-exported here, so the client and the servers
+share one definition (and a client install needs no server package).
 """
 
 from __future__ import annotations
@@ -10,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TypedDict
 
-from medianest.authentication.schemas import (
+from medianest.contracts.auth import (
     Jwks,
     PasswordChange,
     PasswordReset,
@@ -21,9 +20,16 @@ from medianest.authentication.schemas import (
     UserRead,
     UserUpdate,
 )
-from medianest.authentication.schemas import PermissionInfo as PermissionRead
-from medianest.common.pagination import Page, Pagination
-from medianest.inference.results.schemas import (
+from medianest.contracts.auth import PermissionInfo as PermissionRead
+from medianest.contracts.inference import (
+    CleanupResponse,
+    HealthResponse,
+    JobCreate,
+    StatsResponse,
+)
+from medianest.contracts.inference import JobResponse as JobRead
+from medianest.contracts.pages import Page, Pagination
+from medianest.contracts.search import (
     Analysis,
     BBoxRead,
     FaceList,
@@ -37,14 +43,7 @@ from medianest.inference.results.schemas import (
     SimilarImage,
     SimilarImages,
 )
-from medianest.inference.schemas import (
-    CleanupResponse,
-    HealthResponse,
-    JobCreate,
-    StatsResponse,
-)
-from medianest.inference.schemas import JobResponse as JobRead
-from medianest.media_store.schemas import (
+from medianest.contracts.store import (
     Banner,
     ChangeRecord,
     ChangesPage,
@@ -66,7 +65,7 @@ PublicKeyRead = PublicKeyResponse
 
 
 class EntityFilters(TypedDict, total=False):
-    """Filters of ``GET /entity/`` (see ``media_store.schemas.EntityQuery``); all optional."""
+    """Filters of ``GET /entity/`` (see ``contracts.store.EntityQuery``); all optional."""
 
     parent_id: int
     is_collection: bool

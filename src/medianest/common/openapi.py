@@ -15,7 +15,7 @@ Statuses a route declares itself (``responses=``) always win over the systematic
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from fastapi import FastAPI, routing
 from fastapi.dependencies.models import Dependant
@@ -103,7 +103,7 @@ def api_routes(app: FastAPI) -> Iterator[APIRoute]:
     iterate = getattr(routing, "iter_route_contexts", None)
     for route in iterate(app.routes) if iterate else app.routes:
         if isinstance(getattr(route, "original_route", route), APIRoute):
-            yield route
+            yield cast(APIRoute, route)  # a RouteContext proxies the APIRoute's attributes
 
 
 def route_statuses(route: APIRoute) -> set[int]:
@@ -145,7 +145,7 @@ def document(app: FastAPI) -> dict[str, Any]:
         if not route.include_in_schema:
             continue
         statuses = route_statuses(route)
-        for method in route.methods:
+        for method in route.methods or ():
             operation = schema["paths"][route.path_format].get(method.lower())
             if operation is None:
                 continue

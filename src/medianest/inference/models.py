@@ -11,7 +11,7 @@ from sqlalchemy import JSON, BigInteger, Boolean, Float, Index, Integer, String,
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from medianest.common.db import make_metadata
-from medianest.contracts.inference import JobStatus
+from medianest.contracts.inference import JobStatus as JobStatus  # re-exported (old import path)
 
 ACTIVE_STATUSES = (JobStatus.pending.value, JobStatus.processing.value)
 FINISHED_STATUSES = (JobStatus.completed.value, JobStatus.error.value, JobStatus.cancelled.value)

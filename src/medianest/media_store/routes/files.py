@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -30,21 +31,51 @@ FILE_RESPONSES: dict[int | str, dict[str, Any]] = {
     },
     206: {"description": "the requested byte range"},
     304: {"description": "not modified (If-None-Match)"},
-    416: {"description": "range not satisfiable"},
-    **errors(404),
+    **errors(400, 404, 416),
 }
+FILE_RESPONSES[400]["description"] = "malformed Range header"
+FILE_RESPONSES[416]["description"] = "range not satisfiable"
+FILE_RESPONSES[416]["headers"] = {
+    "Content-Range": {"description": "bytes */<size>", "schema": {"type": "string"}}
+}
+_RANGE_ERRORS = {400: "malformed Range header", 416: "range not satisfiable"}
 
 
 class SafeFileResponse(FileResponse):
-    """FileResponse (Range, 206, 416) whose every answer, errors included, carries nosniff."""
+    """FileResponse (Range, 206, 416) whose every answer, errors included, carries nosniff.
+
+    Starlette answers a bad Range with a plain-text 400 or an empty 416; they are rewritten into
+    the ``{"detail": ...}`` body every MediaNest error has.
+    """
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        error_start: Message | None = None
+
         async def send_nosniff(message: Message) -> None:
+            nonlocal error_start
             if message["type"] == "http.response.start":
                 MutableHeaders(scope=message).setdefault("x-content-type-options", "nosniff")
+                if message["status"] in _RANGE_ERRORS:
+                    error_start = message  # held until its body is known
+                    return
+            elif error_start is not None:
+                for rewritten in _json_error(error_start, message.get("body", b"")):
+                    await send(rewritten)
+                error_start = None
+                return
             await send(message)
 
         await super().__call__(scope, receive, send_nosniff)
+
+
+def _json_error(start: Message, text: bytes) -> list[Message]:
+    """Starlette's plain-text Range error as a ``{"detail": ...}`` JSON response."""
+    detail = text.decode("utf-8", "replace").strip() or _RANGE_ERRORS[start["status"]]
+    body = json.dumps({"detail": detail}).encode()
+    headers = MutableHeaders(scope=start)
+    headers["content-type"] = "application/json"
+    headers["content-length"] = str(len(body))
+    return [start, {"type": "http.response.body", "body": body}]
 
 
 def content_disposition(kind: str, filename: str) -> str:
