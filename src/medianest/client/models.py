@@ -4,63 +4,23 @@ The wire models of ``medianest.contracts`` are re-exported here, so the client a
 share one definition (and a client install needs no server package).
 """
 
+# ruff: noqa: F405  (the wire models come from medianest.contracts by star import)
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import TypedDict
 
-from medianest.contracts.auth import (
-    Jwks,
-    PasswordChange,
-    PasswordReset,
-    PublicKeyResponse,
-    RefreshRequest,
-    TokenResponse,
-    UserCreate,
-    UserRead,
-    UserUpdate,
-)
-from medianest.contracts.auth import PermissionInfo as PermissionRead
-from medianest.contracts.inference import (
-    CleanupResponse,
-    HealthResponse,
-    JobCreate,
-    StatsResponse,
-)
-from medianest.contracts.inference import JobResponse as JobRead
+from medianest.contracts.auth import *  # noqa: F403
+from medianest.contracts.auth import PermissionInfo, PublicKeyResponse
+from medianest.contracts.inference import *  # noqa: F403
+from medianest.contracts.inference import JobResponse
 from medianest.contracts.pages import Page, Pagination
-from medianest.contracts.search import (
-    Analysis,
-    BBoxRead,
-    FaceList,
-    FaceRead,
-    JobState,
-    LabelMatch,
-    LabelRead,
-    LabelSearch,
-    SimilarFace,
-    SimilarFaces,
-    SimilarImage,
-    SimilarImages,
-)
-from medianest.contracts.store import (
-    Banner,
-    ChangeRecord,
-    ChangesPage,
-    DuplicateGroup,
-    DuplicateGroups,
-    EntityPatchBody,
-    EntityRead,
-    LookupRequest,
-    LookupResponse,
-    LookupResult,
-    NearDuplicate,
-    NearDuplicates,
-    ReadAuthConfig,
-    ReadAuthUpdate,
-    VersionRead,
-)
+from medianest.contracts.search import *  # noqa: F403
+from medianest.contracts.store import *  # noqa: F403
+from medianest.contracts.store import EntityRead
 
+PermissionRead = PermissionInfo
+JobRead = JobResponse
 PublicKeyRead = PublicKeyResponse
 
 

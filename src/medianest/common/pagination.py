@@ -3,16 +3,4 @@
 The classes live in ``medianest.contracts.pages``; this module keeps the old import path.
 """
 
-from medianest.contracts.pages import (
-    Page,
-    PageParams,
-    Pagination,
-    T,
-)
-
-__all__ = [
-    "Page",
-    "PageParams",
-    "Pagination",
-    "T",
-]
+from medianest.contracts.pages import *  # noqa: F403

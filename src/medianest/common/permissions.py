@@ -3,12 +3,4 @@
 The classes live in ``medianest.contracts.permissions``; this module keeps the old import path.
 """
 
-from medianest.contracts.permissions import (
-    DESCRIPTIONS,
-    Permission,
-)
-
-__all__ = [
-    "DESCRIPTIONS",
-    "Permission",
-]
+from medianest.contracts.permissions import *  # noqa: F403

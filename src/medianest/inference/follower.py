@@ -83,10 +83,10 @@ class ChangeFollower:
             cursor = repository.get_cursor(session, FEED)
         limit = self.rt.settings.follower_batch
         page = self.store.changes(cursor, limit)  # HTTP outside any transaction
-        items: list[dict[str, Any]] = list(page.get("items") or [])
+        items = page.items
         if not items:
             return False
-        next_cursor = int(page.get("next_cursor") or max(int(i["cursor"]) for i in items))
+        next_cursor = page.next_cursor or max(i.cursor for i in items)
         with transaction(self.db) as session:
             if repository.get_cursor(session, FEED, lock=True) != cursor:
                 return True  # another API process applied this page meanwhile: re-read

@@ -3,32 +3,4 @@
 The classes live in ``medianest.contracts.search``; this module keeps the old import path.
 """
 
-from medianest.contracts.search import (
-    Analysis,
-    BBoxRead,
-    FaceList,
-    FaceRead,
-    JobState,
-    LabelMatch,
-    LabelRead,
-    LabelSearch,
-    SimilarFace,
-    SimilarFaces,
-    SimilarImage,
-    SimilarImages,
-)
-
-__all__ = [
-    "Analysis",
-    "BBoxRead",
-    "FaceList",
-    "FaceRead",
-    "JobState",
-    "LabelMatch",
-    "LabelRead",
-    "LabelSearch",
-    "SimilarFace",
-    "SimilarFaces",
-    "SimilarImage",
-    "SimilarImages",
-]
+from medianest.contracts.search import *  # noqa: F403

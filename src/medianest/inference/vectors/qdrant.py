@@ -17,6 +17,7 @@ from medianest.inference.vectors.base import (
     INDEXED_FIELDS,
     Conditions,
     Hit,
+    NearestQuery,
     VectorPoint,
     VectorStore,
     physical_prefix,
@@ -75,21 +76,13 @@ class QdrantClientVectorStore(VectorStore):
         selector = qm.PointIdsList(points=list(ids))
         self._client.delete(physical, points_selector=selector, wait=True)
 
-    def _query(
-        self,
-        physical: str,
-        vector: list[float],
-        limit: int,
-        must: Conditions,
-        must_not: Conditions,
-        min_score: float | None,
-    ) -> list[Hit]:
+    def _query(self, physical: str, q: NearestQuery) -> list[Hit]:
         response = self._client.query_points(
             physical,
-            query=vector,
-            limit=limit,
-            query_filter=_filter(must, must_not),
-            score_threshold=min_score,
+            query=q.vector,
+            limit=q.limit,
+            query_filter=_filter(q.must, q.must_not),
+            score_threshold=q.min_score,
             with_payload=True,
         )
         return [Hit(str(p.id), float(p.score), dict(p.payload or {})) for p in response.points]

@@ -8,14 +8,7 @@ from fastapi import APIRouter, BackgroundTasks, Query
 from starlette.concurrency import run_in_threadpool
 
 from medianest.common.security import Admin
-from medianest.media_store.routes.deps import (
-    Ctx,
-    Db,
-    ReadAuth,
-    ReadSession,
-    StoreSettings,
-    WriteSession,
-)
+from medianest.media_store.routes import deps
 from medianest.media_store.schemas import ReadAuthConfig, ReadAuthUpdate, SweepResult
 from medianest.media_store.service import maintenance, settings_flag
 
@@ -23,7 +16,7 @@ router = APIRouter(prefix="/admin", tags=["admin"])
 
 
 @router.get("/config", response_model=ReadAuthConfig)
-def get_config(_: Admin, session: ReadSession) -> ReadAuthConfig:
+def get_config(_: Admin, session: deps.ReadSession) -> ReadAuthConfig:
     """Current service configuration."""
     return ReadAuthConfig(read_auth_enabled=settings_flag.read_auth_enabled(session))
 
@@ -31,9 +24,9 @@ def get_config(_: Admin, session: ReadSession) -> ReadAuthConfig:
 @router.put("/config/read-auth", response_model=ReadAuthConfig)
 def set_read_auth(
     payload: ReadAuthUpdate,
-    flag: ReadAuth,
+    flag: deps.ReadAuth,
     _: Admin,
-    session: WriteSession,
+    session: deps.WriteSession,
     tasks: BackgroundTasks,
 ) -> ReadAuthConfig:
     """Turn the read permission requirement on or off."""
@@ -46,9 +39,9 @@ def set_read_auth(
 @router.post("/sweep", response_model=SweepResult)
 async def sweep_orphans(
     _: Admin,
-    settings: StoreSettings,
-    db: Db,
-    ctx: Ctx,
+    settings: deps.StoreSettings,
+    db: deps.Db,
+    ctx: deps.Ctx,
     min_age_s: Annotated[float | None, Query(ge=0, le=10 * 365 * 86400)] = None,
 ) -> SweepResult:
     """Remove files, renditions and temp files nothing references (older than ``min_age_s``)."""

@@ -9,10 +9,12 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
+from sqlalchemy.orm import Session
 
 from medianest.common.deps import DatabaseDep, ReadSessionDep, SessionDep, app_state
 from medianest.common.events import Broadcaster
 from medianest.common.openapi import raises
+from medianest.common.security import StoreWrite
 from medianest.media_store.config import Settings
 from medianest.media_store.schemas import EntityFields
 from medianest.media_store.service.context import StoreContext
@@ -66,7 +68,32 @@ async def upload_form(request: Request, ctx: Ctx, settings: StoreSettings) -> As
         form.discard()
 
 
-UploadDep = Annotated[Upload, Depends(upload_form, scope="function")]
+UploadFormDep = Annotated[Upload, Depends(upload_form, scope="function")]
+
+
+@dataclass(frozen=True)
+class UploadRequest:
+    """An authorised multipart create or replace: the caller, the form and the sessions."""
+
+    user_id: int
+    fields: EntityFields
+    file: UploadedFile | None
+    session: Session
+    read_session: Session
+    ctx: StoreContext
+
+
+def upload_request(
+    user: StoreWrite,  # first: an unauthorised upload is refused before its body is read
+    form: UploadFormDep,
+    session: WriteSession,
+    read_session: ReadSession,
+    ctx: Ctx,
+) -> UploadRequest:
+    return UploadRequest(user.id, form.fields, form.file, session, read_session, ctx)
+
+
+UploadDep = Annotated[UploadRequest, Depends(upload_request)]
 
 MULTIPART_BODY = {
     "requestBody": {

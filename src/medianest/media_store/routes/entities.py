@@ -60,17 +60,10 @@ def list_entities(
         **errors(409),
     },
 )
-async def create_entity(
-    response: Response,
-    user: StoreWrite,
-    form: UploadDep,
-    session: WriteSession,
-    read_session: ReadSession,
-    ctx: Ctx,
-) -> EntityRead:
+async def create_entity(response: Response, up: UploadDep) -> EntityRead:
     """Create a collection or upload media (200 with the existing entity for known content)."""
     read, created = await run_in_threadpool(
-        uploads.create, session, read_session, ctx, form.fields, form.file, user.id
+        uploads.create, up.session, up.read_session, up.ctx, up.fields, up.file, up.user_id
     )
     if not created:
         response.status_code = 200
@@ -101,18 +94,12 @@ def get_entity(
     openapi_extra=MULTIPART_BODY,
     responses=errors(404, 409),
 )
-async def replace_entity(
-    entity_id: EntityId,
-    user: StoreWrite,
-    form: UploadDep,
-    session: WriteSession,
-    read_session: ReadSession,
-    ctx: Ctx,
-) -> EntityRead:
+async def replace_entity(entity_id: EntityId, up: UploadDep) -> EntityRead:
     """Full update (multipart); an optional new file replaces the content."""
     return await run_in_threadpool(
-        uploads.replace, session, read_session, ctx, entity_id, form.fields, form.file, user.id
-    )
+        uploads.replace, up.session, up.read_session, up.ctx, entity_id, up.fields, up.file,
+        up.user_id,
+    )  # fmt: skip
 
 
 @router.patch("/{entity_id}", response_model=EntityRead, responses=errors(404, 409))

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from sqlalchemy.orm import Session
 from starlette.datastructures import MutableHeaders
 from starlette.responses import FileResponse
 from starlette.types import Message, Receive, Scope, Send
@@ -16,6 +19,7 @@ from medianest.common.security import StoreRead
 from medianest.contracts.ids import MAX_ID
 from medianest.media_store.routes.deps import Ctx, ReadSession
 from medianest.media_store.service import files
+from medianest.media_store.service.context import StoreContext
 from medianest.media_store.service.files import FileTarget
 from medianest.media_store.storage import Rendition
 
@@ -101,61 +105,67 @@ def serve(request: Request, target: FileTarget, download: bool) -> Response:
     return SafeFileResponse(target.path, media_type=target.media_type, headers=headers)
 
 
-@router.head(
-    "/{entity_id}/file", response_class=Response, operation_id="head_file", responses=errors(404)
-)
-@router.get("/{entity_id}/file", response_class=Response, responses=FILE_RESPONSES)
-def get_file(
+Endpoint = Callable[..., Response]
+
+
+def _file_route(kind: str, doc: str) -> Callable[[Endpoint], Endpoint]:
+    """Register ``endpoint`` as ``GET`` and ``HEAD /entity/{id}/<kind>`` (HEAD: headers only)."""
+
+    def register(endpoint: Endpoint) -> Endpoint:
+        endpoint.__doc__ = doc
+        path = f"/{{entity_id}}/{kind}"
+        router.head(
+            path, response_class=Response, operation_id=f"head_{kind}", responses=errors(404)
+        )(endpoint)
+        router.get(path, response_class=Response, responses=FILE_RESPONSES, name=f"get_{kind}")(
+            endpoint
+        )
+        return endpoint
+
+    return register
+
+
+@dataclass(frozen=True)
+class FileRequest:
+    """Which entity's file (and version) a file endpoint serves, with what it needs for it."""
+
+    entity_id: int
+    version: int | None
+    request: Request
+    session: Session
+    ctx: StoreContext
+
+
+def file_request(
     entity_id: EntityId,
     request: Request,
     _: StoreRead,
     session: ReadSession,
     ctx: Ctx,
     version: VersionNumber = None,
-    download: Download = False,
-) -> Response:
-    """The original bytes (any version), with ETag and HTTP Range."""
-    return serve(request, files.original(session, ctx, entity_id, version), download)
+) -> FileRequest:
+    return FileRequest(entity_id, version, request, session, ctx)
 
 
-@router.head(
-    "/{entity_id}/thumbnail",
-    response_class=Response,
-    operation_id="head_thumbnail",
-    responses=errors(404),
-)
-@router.get("/{entity_id}/thumbnail", response_class=Response, responses=FILE_RESPONSES)
-def get_thumbnail(
-    entity_id: EntityId,
-    request: Request,
-    _: StoreRead,
-    session: ReadSession,
-    ctx: Ctx,
-    version: VersionNumber = None,
-) -> Response:
-    """A ~256 px thumbnail (WebP or JPEG), EXIF orientation applied."""
-    target = files.rendition(session, ctx, entity_id, Rendition.thumbnail, version)
-    return serve(request, target, download=False)
+FileDep = Annotated[FileRequest, Depends(file_request)]
 
 
-@router.head(
-    "/{entity_id}/preview",
-    response_class=Response,
-    operation_id="head_preview",
-    responses=errors(404),
-)
-@router.get("/{entity_id}/preview", response_class=Response, responses=FILE_RESPONSES)
-def get_preview(
-    entity_id: EntityId,
-    request: Request,
-    _: StoreRead,
-    session: ReadSession,
-    ctx: Ctx,
-    version: VersionNumber = None,
-) -> Response:
-    """A ~1440 px JPEG preview, EXIF orientation applied."""
-    target = files.rendition(session, ctx, entity_id, Rendition.preview, version)
-    return serve(request, target, download=False)
+@_file_route("file", "The original bytes (any version), with ETag and HTTP Range.")
+def get_file(f: FileDep, download: Download = False) -> Response:
+    target = files.original(f.session, f.ctx, f.entity_id, f.version)
+    return serve(f.request, target, download)
+
+
+def _rendition(kind: Rendition, doc: str) -> None:
+    def endpoint(f: FileDep) -> Response:
+        target = files.rendition(f.session, f.ctx, f.entity_id, kind, f.version)
+        return serve(f.request, target, download=False)
+
+    _file_route(kind.name, doc)(endpoint)
+
+
+_rendition(Rendition.thumbnail, "A ~256 px thumbnail (WebP or JPEG), EXIF orientation applied.")
+_rendition(Rendition.preview, "A ~1440 px JPEG preview, EXIF orientation applied.")
 
 
 @router.get("/{entity_id}/metadata", responses=errors(404))
