@@ -43,9 +43,16 @@ def test_common_imports_no_service() -> None:
     assert _violations("common", ()) == []
 
 
+# The SDK's request core is the one HTTP client (issue 11): services may send through it.
+SDK_CORE = tuple(
+    f"medianest.client.{m}"
+    for m in ("_base", "_sync_core", "_async_core", "_endpoints", "errors", "config")
+)
+
+
 @pytest.mark.parametrize("service", SERVICES)
 def test_services_do_not_import_each_other(service: str) -> None:
-    assert _violations(service, ()) == []
+    assert _violations(service, SDK_CORE) == []
 
 
 def _all_imports(package: str) -> dict[str, set[str]]:

@@ -19,7 +19,8 @@ from medianest.media_store.config import Settings
 from medianest.media_store.schemas import EntityFields
 from medianest.media_store.service.context import StoreContext
 from medianest.media_store.service.settings_flag import ReadAuthFlag
-from medianest.media_store.upload import UploadedFile, read_upload_form
+from medianest.media_store.upload import read_upload_form
+from medianest.media_store.uploaded import UploadedFile
 
 WriteSession = SessionDep
 ReadSession = ReadSessionDep

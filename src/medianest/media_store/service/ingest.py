@@ -19,7 +19,7 @@ from medianest.media_store.media.phash import phash
 from medianest.media_store.models import MediaFile
 from medianest.media_store.service.context import StoreContext
 from medianest.media_store.storage import Rendition, Storage
-from medianest.media_store.upload import UploadedFile
+from medianest.media_store.uploaded import UploadedFile
 
 
 def analyze(ctx: StoreContext, upload: UploadedFile) -> MediaInfo:

@@ -14,7 +14,7 @@ from medianest.media_store.schemas import EntityFields, EntityRead
 from medianest.media_store.service import entities
 from medianest.media_store.service.context import StoreContext
 from medianest.media_store.service.ingest import analyze
-from medianest.media_store.upload import UploadedFile
+from medianest.media_store.uploaded import UploadedFile
 
 
 def create(
