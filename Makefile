@@ -4,12 +4,15 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
 export MEDIANEST_TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export MEDIANEST_TEST_MQTT_URL ?= mqtt://127.0.0.1:1883
 
-.PHONY: run test test-fast lint audit lock bench fuzz install system-deps test-deps services web clean
+.PHONY: run test test-fast lint audit lock bench fuzz install install-run system-deps test-deps services web clean
 
-install: $(STAMP)
+# install: everything (servers, models, test and lint tools); install-run: what running needs.
+install: $(DEV_STAMP)
+install-run: $(STAMP)
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -17,8 +20,12 @@ $(STAMP): pyproject.toml requirements.lock
 	# torch pinned exactly: the CPU build; any other spec pulls gigabytes of CUDA
 	$(PY) -m pip install --quiet torch==2.13.0
 	# requirements.lock pins every version (the audited set); `make lock` refreshes it
-	$(PY) -m pip install --quiet -c requirements.lock -e ".[inference,dev]"
+	$(PY) -m pip install --quiet -c requirements.lock -e ".[server,inference]"
 	touch $(STAMP)
+
+$(DEV_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -c requirements.lock -e ".[server,inference,dev]"
+	touch $(DEV_STAMP)
 
 system-deps:
 	@bash scripts/install-system-deps.sh
@@ -30,13 +37,13 @@ test-deps:
 # The browser app into web/dist (served by `medianest serve web`; not committed): `npm ci` from
 # its lock file when node_modules is stale, then the production build. Node.js is Debian's when
 # it is new enough, else one from PyPI in the venv (see the script).
-web: install system-deps
+web: install-run system-deps
 	@bash scripts/build-web.sh $(PY)
 
 services:
 	@bash scripts/ensure-services.sh
 
-run: install system-deps web
+run: install-run system-deps web
 	$(VENV)/bin/medianest up
 
 test: install system-deps test-deps services audit web

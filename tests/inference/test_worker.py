@@ -192,7 +192,12 @@ def test_worker_waits_out_an_auth_outage_instead_of_crashing(
         if not logins[-1]:
             raise HTTPException(503, "database unavailable, retry shortly")
         token = token_minter(sub=9, permissions=["ai_inference_worker", "media_store_read"])
-        return {"access_token": token, "token_type": "bearer", "expires_in": 900}
+        return {
+            "access_token": token,
+            "token_type": "bearer",
+            "expires_in": 900,
+            "refresh_token": "refresh-1",
+        }  # fmt: skip  (TokenResponse, contracts/auth.py)
 
     store.media[1] = Media(jpeg_bytes())
     job_id = api.queue("image_info", 1)

@@ -52,6 +52,12 @@ def test_range_requests(store: Store) -> None:
     bad = store.client.get(url, headers={"Range": f"bytes={len(data) + 10}-"})
     assert bad.status_code == 416
     assert bad.headers["x-content-type-options"] == "nosniff"
+    assert bad.json() == {"detail": "range not satisfiable"}  # the documented error body
+    assert bad.headers["content-range"] == f"bytes */{len(data)}"
+    malformed = store.client.get(url, headers={"Range": "bytes=9-2"})
+    assert malformed.status_code == 400
+    assert isinstance(malformed.json()["detail"], str)
+    assert malformed.headers["x-content-type-options"] == "nosniff"
 
 
 def test_thumbnail_and_preview_are_oriented_and_sized(store: Store) -> None:

@@ -11,6 +11,7 @@ from medianest.authentication.context import AuthContext
 from medianest.authentication.service import UserService
 from medianest.authentication.tokens import TokenService
 from medianest.common.deps import ReadSessionDep, SessionDep
+from medianest.common.openapi import raises
 from medianest.common.security import Admin, TokenUser
 
 
@@ -34,6 +35,7 @@ def get_api_keys(session: SessionDep, ctx: ContextDep) -> ApiKeyService:
     return ApiKeyService(session, ctx.settings)
 
 
+@raises(503)  # the token service opens its own transactions
 def get_tokens(request: Request, ctx: ContextDep) -> TokenService:
     return TokenService(request.app.state.db, ctx)
 
@@ -44,6 +46,7 @@ Tokens = Annotated[TokenService, Depends(get_tokens)]
 ApiKeys = Annotated[ApiKeyService, Depends(get_api_keys)]
 
 
+@raises(401, 403)
 def require_active_admin(user: Admin, users: Users) -> TokenUser:
     """An admin token whose account is still an active admin in the database."""
     users.require_admin(user.id)

@@ -1,9 +1,14 @@
 """The ``medianest`` command: servers and host administration here, client commands from
-``medianest.client.cli``. This module is the composition root, so it may import every service."""
+``medianest.client.cli``. This module is the composition root, so it may import every service.
+
+A client-only install (``pip install medianest``, no extras) has the client commands; the server
+commands are still listed and say which extra to install.
+"""
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from typing import Annotated
 
 import typer
@@ -18,7 +23,36 @@ app = typer.Typer(
 )
 
 
-@app.command()
+SERVER_EXTRA = "pip install 'medianest[server]'"
+SERVER_COMMANDS = {
+    "serve": "Run one service (needs the server extra).",
+    "migrate": "Bring the databases to the latest schema (needs the server extra).",
+    "up": "Start every service (needs the server extra).",
+    "user": "Manage users on this host (needs the server extra).",
+    "worker": "Run an inference worker (needs the server and inference extras).",
+}
+
+
+def server_installed() -> bool:
+    """True when the server extra's packages (FastAPI, SQLAlchemy, ...) can be imported."""
+    return all(
+        importlib.util.find_spec(name) is not None
+        for name in ("fastapi", "sqlalchemy", "pydantic_settings", "uvicorn")
+    )
+
+
+def _needs_server(name: str, help_text: str) -> None:
+    def command() -> None:
+        typer.echo(f"'medianest {name}' needs the server parts: {SERVER_EXTRA}", err=True)
+        raise typer.Exit(2)
+
+    app.command(
+        name=name,
+        help=help_text,
+        context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    )(command)
+
+
 def serve(
     service: ServiceName,
     host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
@@ -31,7 +65,6 @@ def serve(
     serve_service(service, host, port or SERVICES[service].port, workers)
 
 
-@app.command()
 def migrate(
     service: Annotated[ServiceName | None, typer.Argument(help="Only this service")] = None,
 ) -> None:
@@ -55,14 +88,17 @@ def _register_optional(module_name: str) -> None:
     module.register(app)
 
 
-for _mod in (
-    "medianest.cli.up",
-    "medianest.cli.users",
-    "medianest.cli.worker",
-    "medianest.client.cli",
-    "medianest.cli.backup",  # after the client: its `restore` also serves `restore ID VERSION`
-):
-    _register_optional(_mod)
+if server_installed():
+    app.command()(serve)
+    app.command()(migrate)
+    for _mod in ("medianest.cli.up", "medianest.cli.users", "medianest.cli.worker"):
+        _register_optional(_mod)
+else:
+    for _name, _help in SERVER_COMMANDS.items():
+        _needs_server(_name, _help)
+_register_optional("medianest.client.cli")
+if server_installed():  # after the client: its `restore` also serves `restore ID VERSION`
+    _register_optional("medianest.cli.backup")
 
 
 def main() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from types import TracebackType
@@ -13,22 +14,21 @@ import httpx
 from medianest.client import _downloads
 from medianest.client._base import (
     Call,
+    CoreState,
     RetryPolicy,
     SseParser,
-    TokenState,
     no_files,
     request_kwargs,
     tokens_from,
 )
 from medianest.client._endpoints import auth as ep_auth
-from medianest.client._sync_core import resolve_urls
 from medianest.client.config import Tokens
 from medianest.client.errors import ConnectionFailed, error_for
 
 T = TypeVar("T")
 
 
-class AsyncCore:
+class AsyncCore(CoreState):
     """The sending half of :class:`~medianest.client.AsyncMediaNestClient`."""
 
     def __init__(
@@ -44,20 +44,14 @@ class AsyncCore:
         timeout: float = 30.0,
         retry: RetryPolicy | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        auth: httpx.Auth | None = None,
     ) -> None:
-        self.urls = resolve_urls(auth_url, store_url, inference_url)
         token = token or api_key  # a key is sent as a bearer; every service accepts it
-        static = tokens is None and token is not None
-        initial = tokens or (Tokens(access_token=token) if token else None)
-        self._state = TokenState(initial, on_tokens, static=static)
-        self.retry = retry or RetryPolicy()
-        self.timeout = timeout
-        self._http = httpx.AsyncClient(timeout=timeout, transport=transport)
+        super().__init__(
+            auth_url, store_url, inference_url, token, tokens, on_tokens, timeout, retry
+        )
+        self._http = httpx.AsyncClient(timeout=timeout, transport=transport, auth=auth)
         self._lock = asyncio.Lock()
-
-    @property
-    def tokens(self) -> Tokens | None:
-        return self._state.tokens
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -82,13 +76,13 @@ class AsyncCore:
     ) -> httpx.Response:
         if call.auth and self._state.refresh_due():
             await self._refresh(self._state.access_token)
-        attempt, refreshed = 0, False
+        attempt, refreshed, started = 0, False, time.monotonic()
         while True:
             token = self._state.access_token
             try:
                 response = await self._attempt(call, token, stream, timeout)
             except httpx.TransportError as exc:
-                delay = self.retry.after_error(call, exc, attempt)
+                delay = self.retry.after_error(call, exc, attempt, time.monotonic() - started)
                 if delay is None:
                     raise ConnectionFailed(f"{type(exc).__name__}: {exc}") from exc
             else:
@@ -97,19 +91,11 @@ class AsyncCore:
                 if self._should_refresh(call, response, refreshed):
                     refreshed = await self._refresh(token)
                     continue
-                delay = self.retry.after_status(call, response, attempt)
+                delay = self.retry.after_status(call, response, attempt, time.monotonic() - started)
                 if delay is None:
                     raise error_for(response)
             attempt += 1
             await asyncio.sleep(delay)
-
-    def _should_refresh(self, call: Call[Any], response: httpx.Response, refreshed: bool) -> bool:
-        return (
-            response.status_code == 401
-            and call.auth
-            and not refreshed
-            and (self._state.can_refresh())
-        )
 
     async def _attempt(
         self, call: Call[Any], token: str | None, stream: bool, timeout: httpx.Timeout | None

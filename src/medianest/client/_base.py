@@ -27,7 +27,7 @@ from functools import lru_cache
 from typing import Any, Generic, Literal, TypeVar
 
 import httpx
-from pydantic import TypeAdapter
+from pydantic import BaseModel, TypeAdapter
 
 from medianest.client.config import ServiceUrls, Tokens
 
@@ -77,6 +77,18 @@ def parse_as(tp: Any) -> Callable[[httpx.Response], Any]:
     return parse
 
 
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse_model(model: type[M]) -> Callable[[httpx.Response], M]:
+    """A parser validating the JSON body as the wire model ``model`` (typed, unlike parse_as)."""
+
+    def parse(response: httpx.Response) -> M:
+        return model.model_validate(response.json())
+
+    return parse
+
+
 def parse_json(response: httpx.Response) -> Any:
     return response.json()
 
@@ -101,31 +113,55 @@ def clean_params(**params: Any) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How often and how long to retry; ``attempts`` counts the first try."""
+    """How often and how long to retry; ``attempts`` counts the first try.
+
+    ``max_elapsed_s`` bounds the time spent retrying instead (services waiting out an outage of
+    another service): no retry is started that would end later than that after the first try.
+    """
 
     attempts: int = 4
     backoff: float = 0.25
     max_backoff: float = 8.0
     max_retry_after: float = 10.0
     statuses: frozenset[int] = frozenset({502, 503, 504})
+    max_elapsed_s: float | None = None
 
-    def _sleep_for(self, attempt: int) -> float:
+    @classmethod
+    def outage(cls, wait_s: float, backoff: float = 0.5) -> RetryPolicy:
+        """Retry transport errors and every 5xx for up to ``wait_s`` seconds (0: never)."""
+        return cls(
+            attempts=1_000_000,
+            backoff=backoff,
+            statuses=frozenset(range(500, 600)),
+            max_elapsed_s=wait_s,
+        )
+
+    def _sleep_for(self, attempt: int, elapsed: float) -> float | None:
         base: float = min(self.max_backoff, self.backoff * 2.0**attempt)
-        return base * (0.5 + random.random() / 2)  # jitter spreads many clients apart
+        delay = base * (0.5 + random.random() / 2)  # jitter spreads many clients apart
+        if self.max_elapsed_s is not None and elapsed + delay > self.max_elapsed_s:
+            return None
+        return delay
 
-    def after_error(self, call: Call[Any], exc: httpx.TransportError, attempt: int) -> float | None:
+    def after_error(
+        self, call: Call[Any], exc: httpx.TransportError, attempt: int, elapsed: float = 0.0
+    ) -> float | None:
         if attempt + 1 >= self.attempts:
             return None
         never_sent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
-        return self._sleep_for(attempt) if never_sent or call.retryable else None
+        return self._sleep_for(attempt, elapsed) if never_sent or call.retryable else None
 
-    def after_status(self, call: Call[Any], response: httpx.Response, attempt: int) -> float | None:
+    def after_status(
+        self, call: Call[Any], response: httpx.Response, attempt: int, elapsed: float = 0.0
+    ) -> float | None:
         if attempt + 1 >= self.attempts or not call.retryable:
             return None
         if response.status_code == 429:
             wait = _retry_after(response)
             return wait if wait is not None and wait <= self.max_retry_after else None
-        return self._sleep_for(attempt) if response.status_code in self.statuses else None
+        if response.status_code in self.statuses:
+            return self._sleep_for(attempt, elapsed)
+        return None
 
 
 def _retry_after(response: httpx.Response) -> float | None:
@@ -159,6 +195,51 @@ class TokenState:
         self.tokens = tokens
         if self.on_change is not None:
             self.on_change(tokens)
+
+
+class CoreState:
+    """What the sync and async cores hold alike: URLs, tokens, the retry policy, the timeout."""
+
+    def __init__(
+        self,
+        auth_url: str | None,
+        store_url: str | None,
+        inference_url: str | None,
+        token: str | None,
+        tokens: Tokens | None,
+        on_tokens: Callable[[Tokens | None], None] | None,
+        timeout: float,
+        retry: RetryPolicy | None,
+    ) -> None:
+        self.urls = resolve_urls(auth_url, store_url, inference_url)
+        static = tokens is None and token is not None
+        initial = tokens or (Tokens(access_token=token) if token else None)
+        self._state = TokenState(initial, on_tokens, static=static)
+        self.retry = retry or RetryPolicy()
+        self.timeout = timeout
+
+    @property
+    def tokens(self) -> Tokens | None:
+        return self._state.tokens
+
+    def _should_refresh(self, call: Call[Any], response: httpx.Response, refreshed: bool) -> bool:
+        return (
+            response.status_code == 401
+            and call.auth
+            and not refreshed
+            and (self._state.can_refresh())
+        )
+
+
+def resolve_urls(
+    auth_url: str | None, store_url: str | None, inference_url: str | None
+) -> ServiceUrls:
+    env = ServiceUrls.from_env()
+    return ServiceUrls(
+        auth_url=auth_url or env.auth_url,
+        store_url=store_url or env.store_url,
+        inference_url=inference_url or env.inference_url,
+    )
 
 
 def tokens_from(response: Mapping[str, Any], previous: Tokens | None = None) -> Tokens:

@@ -14,33 +14,29 @@ import httpx
 from medianest.client import _downloads
 from medianest.client._base import (
     Call,
+    CoreState,
     RetryPolicy,
     SseParser,
-    TokenState,
     no_files,
     request_kwargs,
+    resolve_urls,
     tokens_from,
 )
 from medianest.client._endpoints import auth as ep_auth
-from medianest.client.config import ServiceUrls, Tokens
+from medianest.client.config import Tokens
 from medianest.client.errors import ConnectionFailed, error_for
 
 T = TypeVar("T")
+__all__ = ["SyncCore", "resolve_urls"]
 
 
-def resolve_urls(
-    auth_url: str | None, store_url: str | None, inference_url: str | None
-) -> ServiceUrls:
-    env = ServiceUrls.from_env()
-    return ServiceUrls(
-        auth_url=auth_url or env.auth_url,
-        store_url=store_url or env.store_url,
-        inference_url=inference_url or env.inference_url,
-    )
+class SyncCore(CoreState):
+    """The sending half of :class:`~medianest.client.MediaNestClient` (thread-safe).
 
-
-class SyncCore:
-    """The sending half of :class:`~medianest.client.MediaNestClient` (thread-safe)."""
+    Also the HTTP core of the services' own clients (the inference service's store client, the
+    worker's client, the token source): ``auth`` takes an ``httpx.Auth`` that supplies their
+    bearer tokens, ``call(..., retry=...)`` their per-call retry policy.
+    """
 
     def __init__(
         self,
@@ -55,20 +51,14 @@ class SyncCore:
         timeout: float = 30.0,
         retry: RetryPolicy | None = None,
         transport: httpx.BaseTransport | None = None,
+        auth: httpx.Auth | None = None,
     ) -> None:
-        self.urls = resolve_urls(auth_url, store_url, inference_url)
         token = token or api_key  # a key is sent as a bearer; every service accepts it
-        static = tokens is None and token is not None
-        initial = tokens or (Tokens(access_token=token) if token else None)
-        self._state = TokenState(initial, on_tokens, static=static)
-        self.retry = retry or RetryPolicy()
-        self.timeout = timeout
-        self._http = httpx.Client(timeout=timeout, transport=transport)
+        super().__init__(
+            auth_url, store_url, inference_url, token, tokens, on_tokens, timeout, retry
+        )
+        self._http = httpx.Client(timeout=timeout, transport=transport, auth=auth)
         self._lock = threading.Lock()
-
-    @property
-    def tokens(self) -> Tokens | None:
-        return self._state.tokens
 
     def close(self) -> None:
         self._http.close()
@@ -83,23 +73,32 @@ class SyncCore:
 
     # ------------------------------------------------------------ sending
 
-    def call(self, call: Call[T]) -> T:
+    def call(
+        self, call: Call[T], *, retry: RetryPolicy | None = None, timeout: float | None = None
+    ) -> T:
         """Send ``call`` (retrying and refreshing as needed) and parse its response."""
-        response = self._send(call)
+        limit = httpx.Timeout(timeout) if timeout is not None else None
+        response = self._send(call, timeout=limit, retry=retry)
         return call.parse(response)
 
     def _send(
-        self, call: Call[Any], *, stream: bool = False, timeout: httpx.Timeout | None = None
+        self,
+        call: Call[Any],
+        *,
+        stream: bool = False,
+        timeout: httpx.Timeout | None = None,
+        retry: RetryPolicy | None = None,
     ) -> httpx.Response:
+        policy = retry or self.retry
         if call.auth and self._state.refresh_due():
             self._refresh(self._state.access_token)
-        attempt, refreshed = 0, False
+        attempt, refreshed, started = 0, False, time.monotonic()
         while True:
             token = self._state.access_token
             try:
                 response = self._attempt(call, token, stream, timeout)
             except httpx.TransportError as exc:
-                delay = self.retry.after_error(call, exc, attempt)
+                delay = policy.after_error(call, exc, attempt, time.monotonic() - started)
                 if delay is None:
                     raise ConnectionFailed(f"{type(exc).__name__}: {exc}") from exc
             else:
@@ -108,19 +107,11 @@ class SyncCore:
                 if self._should_refresh(call, response, refreshed):
                     refreshed = self._refresh(token)
                     continue
-                delay = self.retry.after_status(call, response, attempt)
+                delay = policy.after_status(call, response, attempt, time.monotonic() - started)
                 if delay is None:
                     raise error_for(response)
             attempt += 1
             time.sleep(delay)
-
-    def _should_refresh(self, call: Call[Any], response: httpx.Response, refreshed: bool) -> bool:
-        return (
-            response.status_code == 401
-            and call.auth
-            and not refreshed
-            and (self._state.can_refresh())
-        )
 
     def _attempt(
         self, call: Call[Any], token: str | None, stream: bool, timeout: httpx.Timeout | None

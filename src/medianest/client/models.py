@@ -1,90 +1,32 @@
 """Request and response models of the SDK.
 
-The services' own pydantic schemas (``medianest.<service>.schemas``, and the inference
-service's search schemas in ``medianest.inference.results.schemas``) are re-exported here, so the
-client and the servers share one definition.
+The wire models of ``medianest.contracts`` are re-exported here, so the client and the servers
+share one definition (and a client install needs no server package).
 """
 
+# ruff: noqa: F405  (the wire models come from medianest.contracts by star import)
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import TypedDict
 
-from medianest.authentication.schemas import (
-    ApiKeyCreate,
-    ApiKeyCreated,
-    ApiKeyRead,
-    Jwks,
-    PasswordChange,
-    PasswordReset,
-    PublicKeyResponse,
-    RefreshRequest,
-    TokenResponse,
-    UserCreate,
-    UserRead,
-    UserUpdate,
-)
-from medianest.authentication.schemas import PermissionInfo as PermissionRead
-from medianest.common.pagination import Page, Pagination
-from medianest.inference.results.people_schemas import (
-    PersonMediaItem,
-    PersonRead,
-    PersonSearch,
-    RegroupResponse,
-)
-from medianest.inference.results.schemas import (
-    Analysis,
-    BBoxRead,
-    FaceList,
-    FaceRead,
-    JobState,
-    LabelMatch,
-    LabelRead,
-    LabelSearch,
-    PersonRef,
-    SimilarFace,
-    SimilarFaces,
-    SimilarImage,
-    SimilarImages,
-)
-from medianest.inference.schemas import (
-    CleanupResponse,
-    HealthResponse,
-    JobCreate,
-    StatsResponse,
-)
-from medianest.inference.schemas import JobResponse as JobRead
-from medianest.media_store.schemas import (
-    AuditFindingRead,
-    AuditRunRead,
-    Banner,
-    ChangeRecord,
-    ChangesPage,
-    DuplicateGroup,
-    DuplicateGroups,
-    EntityPage,
-    EntityPatchBody,
-    EntityRead,
-    LabelHit,
-    LabelLookupResult,
-    ListPagination,
-    LookupRequest,
-    LookupResponse,
-    LookupResult,
-    NearDuplicate,
-    NearDuplicates,
-    ReadAuthConfig,
-    ReadAuthUpdate,
-    StorageReport,
-    Usage,
-    VersionRead,
-)
+from medianest.contracts.auth import *  # noqa: F403
+from medianest.contracts.auth import PermissionInfo, PublicKeyResponse
+from medianest.contracts.inference import *  # noqa: F403
+from medianest.contracts.inference import JobResponse
+from medianest.contracts.pages import Page, Pagination
+from medianest.contracts.people import *  # noqa: F403
+from medianest.contracts.search import *  # noqa: F403
+from medianest.contracts.store import *  # noqa: F403
+from medianest.contracts.store import EntityRead
 
+PermissionRead = PermissionInfo
+JobRead = JobResponse
 PublicKeyRead = PublicKeyResponse
 
 
 class EntityFilters(TypedDict, total=False):
-    """Filters of ``GET /entity/`` (see ``media_store.schemas.EntityQuery``); all optional."""
+    """Filters of ``GET /entity/`` (see ``contracts.store.EntityQuery``); all optional."""
 
     after: str
     parent_id: int

@@ -15,6 +15,7 @@ from medianest.common.demo import check_demo_mode
 from medianest.common.errors import install_error_handlers
 from medianest.common.logging import RequestIdMiddleware
 from medianest.common.metrics import install_metrics
+from medianest.common.openapi import install_openapi
 from medianest.common.security import PublicKeyProvider, TokenVerifier
 from medianest.common.settings import CommonSettings
 
@@ -28,6 +29,7 @@ def build_app(
     app = FastAPI(title=title, version=__version__, description=description, lifespan=lifespan)
     app.state.settings = settings
     install_error_handlers(app)
+    install_openapi(app)
     if settings.cors_origins:  # closed by default: only configured origins may call from a browser
         app.add_middleware(
             CORSMiddleware,

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import urlparse
 
-from pydantic import BaseModel
-
 from medianest.common.settings import CommonSettings
+from medianest.contracts.health import HealthAuth  # noqa: F401  (re-exported)
 
 log = logging.getLogger("medianest.demo")
 WARNING = (
@@ -76,13 +75,6 @@ def check_demo_mode(settings: CommonSettings, service: str) -> None:
         raise DemoModeRefused(reason)
     if settings.auth_disabled:
         log.warning(WARNING, extra={"service": service, "auth": "disabled"})
-
-
-class HealthAuth(BaseModel):
-    """The authentication state every ``/health`` reports."""
-
-    auth: Literal["enabled", "disabled"] = "enabled"
-    warning: str | None = None
 
 
 def health_auth(settings: CommonSettings) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -81,6 +81,16 @@ class ServiceUnavailable(MediaNestError):
         self, detail: Any, status_code: int | None = None, headers: dict[str, str] | None = None
     ) -> None:
         super().__init__(detail, status_code, {"Retry-After": "2", **(headers or {})})
+
+
+T = TypeVar("T")
+
+
+def found(value: T | None, detail: str) -> T:
+    """``value``, or a 404 with ``detail`` when it is None (a lookup that found nothing)."""
+    if value is None:
+        raise NotFound(detail)
+    return value
 
 
 def _json(status: int, detail: Any, headers: dict[str, str] | None = None) -> JSONResponse:

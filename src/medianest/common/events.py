@@ -16,9 +16,55 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 from urllib.parse import urlparse
 
+from sqlalchemy import event as sa_event
+from sqlalchemy.orm import Session, sessionmaker
+
 log = logging.getLogger("medianest.events")
 
 Event = dict[str, Any]
+
+
+def stage_after_commit(session: Session, key: str, item: Any) -> None:
+    """Queue ``item`` under ``key`` on ``session``; an :class:`AfterCommit` hook publishes it."""
+    session.info.setdefault(key, []).append(item)
+
+
+class AfterCommit:
+    """Hands what a transaction staged under ``key`` to ``publish`` once it has committed.
+
+    Nothing is published before the commit, nor after a rollback (the staged items are dropped,
+    together with the session-info keys in ``clear``). Publishing is best effort: an exception is
+    logged and never reaches the committed request. The one after-commit mechanism of every
+    service (the store's change feed, the inference job events).
+    """
+
+    def __init__(self, key: str, publish: Callable[[Any], None], clear: tuple[str, ...] = ()):
+        self.key, self.publish, self.clear = key, publish, clear
+
+    def install(self, sessions: sessionmaker[Session]) -> None:
+        sa_event.listen(sessions, "after_commit", self._after_commit)
+        sa_event.listen(sessions, "after_rollback", self._after_rollback)
+
+    def uninstall(self, sessions: sessionmaker[Session]) -> None:
+        sa_event.remove(sessions, "after_commit", self._after_commit)
+        sa_event.remove(sessions, "after_rollback", self._after_rollback)
+
+    def _after_commit(self, session: Session) -> None:
+        items = self._drop(session)
+        for item in items:
+            try:
+                self.publish(item)
+            except Exception:  # events are best effort; the database is the durable record
+                log.exception("publishing after commit failed", extra={"key": self.key})
+
+    def _after_rollback(self, session: Session) -> None:
+        self._drop(session)
+
+    def _drop(self, session: Session) -> list[Any]:
+        for key in self.clear:
+            session.info.pop(key, None)
+        items: list[Any] = session.info.pop(self.key, [])
+        return items
 
 
 class Broadcaster:

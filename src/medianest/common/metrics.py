@@ -146,7 +146,7 @@ def require_metrics_access(request: Request, credentials: Credentials) -> None:
     expected: str | None = getattr(request.app.state.settings, "metrics_token", None)
     if expected and hmac.compare_digest(credentials.credentials.encode(), expected.encode()):
         return
-    user = get_optional_user(request, credentials)
+    user = get_optional_user(request, credentials, None)
     if user is None or not user.is_admin:
         raise Forbidden("metrics need the metrics token or an admin token")
 

@@ -31,6 +31,7 @@ from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from medianest.common.errors import Forbidden, ServiceUnavailable, Unauthorized
+from medianest.common.openapi import raises
 from medianest.common.permissions import Permission, grants
 
 log = logging.getLogger("medianest.security")
@@ -230,6 +231,7 @@ def _demo_user(request: Request) -> TokenUser | None:
     return user
 
 
+@raises(401, 503)  # 503: the auth service's keys could not be fetched
 def get_optional_user(
     request: Request, credentials: Credentials, api_key: ApiKeyCredential
 ) -> TokenUser | None:
@@ -247,6 +249,7 @@ def get_optional_user(
     return _verifier(request).verify(credentials.credentials)
 
 
+@raises(401, 503)
 def get_current_user(
     request: Request, credentials: Credentials, api_key: ApiKeyCredential
 ) -> TokenUser:
@@ -259,6 +262,7 @@ def get_current_user(
 def require_permission(*permissions: str) -> Callable[..., TokenUser]:
     """A dependency that passes admins and callers holding any of ``permissions``."""
 
+    @raises(403)
     def dependency(user: Annotated[TokenUser, Depends(get_current_user)]) -> TokenUser:
         if not any(user.has(p) for p in permissions):
             raise Forbidden(f"requires permission: {' or '.join(permissions)}")
@@ -267,6 +271,7 @@ def require_permission(*permissions: str) -> Callable[..., TokenUser]:
     return dependency
 
 
+@raises(403)
 def require_admin(user: Annotated[TokenUser, Depends(get_current_user)]) -> TokenUser:
     if not user.is_admin:
         raise Forbidden("administrator only")
@@ -280,6 +285,7 @@ def get_current_user_with_write_permission(name: str) -> Callable[..., TokenUser
 def get_current_user_with_read_permission(name: str) -> Callable[..., TokenUser | None]:
     """Reads are open unless the service says read-auth is on (``app.state.read_auth_required``)."""
 
+    @raises(401, 403, 503)
     def dependency(
         request: Request, user: Annotated[TokenUser | None, Depends(get_optional_user)]
     ) -> TokenUser | None:

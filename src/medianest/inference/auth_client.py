@@ -3,7 +3,8 @@
 A :class:`TokenSource` holds either a fixed token or credentials: it logs in at
 ``{auth_url}/auth/token`` (OAuth2 password form), refreshes with ``POST /auth/refresh`` shortly
 before expiry, and logs in again when the refresh is refused. Thread-safe; also an ``httpx.Auth``
-so any httpx client sends the header and retries once after a 401 with a fresh token.
+so the SDK core (and any httpx client) sends the header and retries once after a 401 with a
+fresh token. The calls to the auth service go through the SDK's request core.
 """
 
 from __future__ import annotations
@@ -15,12 +16,27 @@ from collections.abc import Generator
 
 import httpx
 
+from medianest.client._base import Call, RetryPolicy, tokens_from
+from medianest.client._endpoints import auth as ep_auth
+from medianest.client._sync_core import SyncCore
+from medianest.client.config import Tokens
+from medianest.client.errors import ConnectionFailed, MediaNestError
+from medianest.contracts.auth import TokenResponse
+
 log = logging.getLogger("medianest.inference.auth_client")
 REFRESH_MARGIN_S = 30.0
+_ONCE = RetryPolicy(attempts=1)  # callers back off themselves (workers, the store client)
 
 
-class AuthError(Exception):
-    """Credentials were refused or the auth service is unreachable."""
+class AuthError(httpx.ConnectError):
+    """Credentials were refused or the auth service is unreachable.
+
+    A transport error of the request that needed the token: it never left, so the SDK core
+    retries it like a refused connection, and callers see an outage, not a crash.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
 
 
 class TokenSource(httpx.Auth):
@@ -33,27 +49,31 @@ class TokenSource(httpx.Auth):
         auth_url: str | None = None,
         timeout: float = 10.0,
     ) -> None:
-        self._token = token
         self._username = username
         self._password = password
-        self._auth_url = auth_url.rstrip("/") if auth_url else None
-        self._timeout = timeout
-        self._refresh_token: str | None = None
-        self._expires_at = float("inf") if token else 0.0
+        self._tokens = Tokens(access_token=token) if token else None
+        self._core = SyncCore(auth_url=auth_url, timeout=timeout, retry=_ONCE) if auth_url else None
         self._lock = threading.Lock()
 
     @property
     def configured(self) -> bool:
-        return bool(self._token or (self._username and self._password))
+        return bool(self._tokens or (self._username and self._password))
 
     def token(self, *, force: bool = False) -> str | None:
         """A valid access token (None when nothing is configured: anonymous calls)."""
         if not (self._username and self._password):
-            return self._token
+            return self._tokens.access_token if self._tokens else None
         with self._lock:
-            if force or self._token is None or time.time() > self._expires_at - REFRESH_MARGIN_S:
+            if force or self._due():
                 self._renew()
-            return self._token
+            assert self._tokens is not None
+            return self._tokens.access_token
+
+    def _due(self) -> bool:
+        tokens = self._tokens
+        if tokens is None:
+            return True
+        return tokens.expires_at is not None and time.time() > tokens.expires_at - REFRESH_MARGIN_S
 
     def headers(self) -> dict[str, str]:
         token = self.token()
@@ -69,36 +89,31 @@ class TokenSource(httpx.Auth):
             yield request
 
     def _renew(self) -> None:
-        if self._refresh_token:
+        current = self._tokens
+        if current is not None and current.refresh_token:
             try:
-                self._store(
-                    self._post("/auth/refresh", json={"refresh_token": self._refresh_token})
-                )
+                self._store(self._call(ep_auth.refresh(current.refresh_token)), current)
                 return
             except AuthError:
                 log.info("token refresh refused; logging in again")
-        form = {"username": self._username or "", "password": self._password or ""}
-        self._store(self._post("/auth/token", data=form))
+        self._store(self._call(ep_auth.token(self._username or "", self._password or "")), None)
 
-    def _post(self, path: str, **kwargs: object) -> dict[str, object]:
-        if not self._auth_url:
+    def _call(self, call: Call[TokenResponse]) -> TokenResponse:
+        if self._core is None:
             raise AuthError("no auth URL configured")
         try:
-            resp = httpx.post(f"{self._auth_url}{path}", timeout=self._timeout, **kwargs)  # type: ignore[arg-type]
-        except httpx.HTTPError as exc:
-            raise AuthError(f"auth service unreachable: {type(exc).__name__}") from exc
-        if resp.status_code != 200:
-            raise AuthError(f"auth service answered {resp.status_code} on {path}")
-        data: dict[str, object] = resp.json()
-        return data
+            return self._core.call(call)
+        except ConnectionFailed as exc:
+            raise AuthError(f"auth service unreachable: {exc.detail}") from exc
+        except MediaNestError as exc:
+            raise AuthError(f"auth service answered {exc.status_code} on {call.path}") from exc
 
-    def _store(self, data: dict[str, object]) -> None:
-        token = data.get("access_token")
-        if not isinstance(token, str):
-            raise AuthError("auth service returned no access token")
-        self._token = token
-        refresh = data.get("refresh_token")
-        self._refresh_token = refresh if isinstance(refresh, str) else None
-        expires_in = data.get("expires_in")
-        ttl = float(expires_in) if isinstance(expires_in, int | float) else 300.0
-        self._expires_at = time.time() + ttl
+    def _store(self, body: TokenResponse, previous: Tokens | None) -> None:
+        data = body.model_dump()
+        if not body.expires_in:
+            data["expires_in"] = 300
+        self._tokens = tokens_from(data, previous)
+
+    def close(self) -> None:
+        if self._core is not None:
+            self._core.close()

@@ -24,10 +24,15 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session, sessionmaker
 
-from medianest.common.events import Broadcaster, Event, MqttPublisher
+from medianest.common.events import (
+    AfterCommit,
+    Broadcaster,
+    Event,
+    MqttPublisher,
+    stage_after_commit,
+)
 from medianest.inference.repository.queue import now_ms
 
 log = logging.getLogger("medianest.inference.events")
@@ -68,7 +73,7 @@ def person_event(event_name: str, person_id: int, **extra: Any) -> Event:
 
 def stage(session: Session, event: Event) -> None:
     """Queue ``event`` for publication once this session's transaction commits."""
-    session.info.setdefault(_KEY, []).append(event)
+    stage_after_commit(session, _KEY, event)
 
 
 def topic_for(job_id: str) -> str:
@@ -115,22 +120,13 @@ class JobEvents:
         self.mqtt = mqtt
         self.signal = signal
         self.observers: list[Callable[[Event], None]] = []  # e.g. metrics, after commit
+        self._hook = AfterCommit(_KEY, self.publish)
 
     def install(self, sessions: sessionmaker[Session]) -> None:
-        sa_event.listen(sessions, "after_commit", self._after_commit)
-        sa_event.listen(sessions, "after_rollback", self._after_rollback)
+        self._hook.install(sessions)
 
     def uninstall(self, sessions: sessionmaker[Session]) -> None:
-        sa_event.remove(sessions, "after_commit", self._after_commit)
-        sa_event.remove(sessions, "after_rollback", self._after_rollback)
-
-    def _after_commit(self, session: Session) -> None:
-        for event in session.info.pop(_KEY, []):
-            self.publish(event)
-
-    @staticmethod
-    def _after_rollback(session: Session) -> None:
-        session.info.pop(_KEY, None)
+        self._hook.uninstall(sessions)
 
     def publish(self, event: Event) -> None:
         try:

@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from medianest.common.db import Database
+from medianest.contracts.store import ChangeRecord
 from medianest.inference.auth_client import TokenSource
 from medianest.inference.db import transaction
 from medianest.inference.repository import jobs as repository
@@ -100,11 +101,11 @@ class ChangeFollower:
             cursor = repository.get_cursor(session, FEED)
         limit = self.rt.settings.follower_batch
         page = self.store.changes(cursor, limit)  # HTTP outside any transaction
-        items: list[dict[str, Any]] = list(page.get("items") or [])
+        items = page.items
         if not items:
             self.status.record(cursor, None, more=False)
             return False
-        next_cursor = int(page.get("next_cursor") or max(int(i["cursor"]) for i in items))
+        next_cursor = page.next_cursor or max(i.cursor for i in items)
         with transaction(self.db) as session:
             if repository.get_cursor(session, FEED, lock=True) != cursor:
                 return True  # another API process applied this page meanwhile: re-read
@@ -136,8 +137,8 @@ class ChangeFollower:
         return headers
 
 
-def _newest_ts(items: list[dict[str, Any]]) -> int | None:
-    stamps = [int(i["at"]) for i in items if isinstance(i.get("at"), int)]
+def _newest_ts(items: list[ChangeRecord]) -> int | None:
+    stamps = [i.at for i in items]
     return max(stamps) if stamps else None
 
 

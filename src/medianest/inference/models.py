@@ -23,15 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from medianest.common.db import make_metadata
-
-
-class JobStatus(StrEnum):
-    pending = "pending"
-    processing = "processing"
-    completed = "completed"
-    error = "error"
-    cancelled = "cancelled"
-
+from medianest.contracts.inference import JobStatus as JobStatus  # re-exported (old import path)
 
 ACTIVE_STATUSES = (JobStatus.pending.value, JobStatus.processing.value)
 FINISHED_STATUSES = (JobStatus.completed.value, JobStatus.error.value, JobStatus.cancelled.value)

@@ -52,7 +52,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         storage,
         MediaAnalyzer(exiftool, storage.tmp_dir),
         settings.near_duplicate_distance,
-        builder,
+        streams=builder,
     )
     auditor = AuditRunner(db, storage, settings.audit_interval_h, settings.sweep_min_age_s)
     app.state.auditor = auditor

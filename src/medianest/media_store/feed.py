@@ -15,10 +15,9 @@ from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
-from medianest.common.events import Broadcaster, MqttPublisher
+from medianest.common.events import AfterCommit, Broadcaster, MqttPublisher, stage_after_commit
 from medianest.media_store.models import Change, Entity
 from medianest.media_store.schemas import ChangeOp, ChangeRecord
 
@@ -59,7 +58,7 @@ def append_change(session: Session, entity: Entity, op: ChangeOp, version: int) 
         at=now_ms(),
     )
     session.add(row)  # inserted at the next flush, always after the lock above
-    session.info.setdefault(_PENDING, []).append(row)
+    stage_after_commit(session, _PENDING, row)
     return row
 
 
@@ -82,19 +81,4 @@ class ChangePublisher:
 
 def install(factory: sessionmaker[Session], publish: Callable[[dict[str, Any]], None]) -> None:
     """Publish each transaction's change records once it has committed (never before)."""
-
-    def after_commit(session: Session) -> None:
-        rows = session.info.pop(_PENDING, [])
-        session.info.pop(_LOCKED, None)
-        for row in rows:
-            try:
-                publish(to_record(row))
-            except Exception:  # events are best effort; the feed table is the durable record
-                log.exception("publishing a change failed")
-
-    def after_rollback(session: Session) -> None:
-        session.info.pop(_PENDING, None)
-        session.info.pop(_LOCKED, None)
-
-    event.listen(factory, "after_commit", after_commit)
-    event.listen(factory, "after_rollback", after_rollback)
+    AfterCommit(_PENDING, lambda row: publish(to_record(row)), clear=(_LOCKED,)).install(factory)

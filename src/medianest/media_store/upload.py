@@ -13,7 +13,6 @@ import os
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import parse_qsl
 
@@ -29,6 +28,7 @@ from medianest.common.errors import (
     UnsupportedMediaType,
 )
 from medianest.media_store.storage import Storage
+from medianest.media_store.uploaded import UploadedFile
 
 if TYPE_CHECKING:
     from python_multipart.multipart import MultipartCallbacks
@@ -38,20 +38,6 @@ _BATCH = 1 << 20
 _MULTIPART_SLACK = 1 << 20  # room for the form fields and part headers around the file
 _MAX_FILENAME = 200
 _UNSAFE = re.compile(r"[/\\\x00-\x1f\x7f]")
-
-
-@dataclass
-class UploadedFile:
-    """An upload in the temp folder with its size and hashes."""
-
-    path: Path
-    size: int
-    md5: str
-    sha256: str
-    filename: str | None
-
-    def discard(self) -> None:
-        self.path.unlink(missing_ok=True)
 
 
 @dataclass

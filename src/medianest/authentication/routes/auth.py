@@ -15,6 +15,7 @@ from medianest.authentication.schemas import (
     RefreshRequest,
     TokenResponse,
 )
+from medianest.common.openapi import errors
 from medianest.common.permissions import (
     DESCRIPTIONS,
     WILDCARD,
@@ -25,7 +26,7 @@ from medianest.common.permissions import (
 router = APIRouter(tags=["auth"])
 
 
-@router.post("/auth/token")
+@router.post("/auth/token", responses=errors(401, 429))
 def login(
     form: Annotated[LoginForm, Form()], tokens: Tokens, address: ClientAddress, response: Response
 ) -> TokenResponse:
@@ -34,7 +35,7 @@ def login(
     return tokens.login(form.username, form.password, address)
 
 
-@router.post("/auth/refresh")
+@router.post("/auth/refresh", responses=errors(401))
 def refresh(body: RefreshRequest, tokens: Tokens, response: Response) -> TokenResponse:
     """Rotate a refresh token into a new token pair."""
     response.headers["Cache-Control"] = "no-store"

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import cast
 
 from sqlalchemy import Select, Table, and_, bindparam, delete, select, text, update
 from sqlalchemy.orm import Session
 
+from medianest.contracts.inference import ClaimedJob
 from medianest.inference.models import Job, JobAttempt, JobStatus, WorkerSeen
 
 PENDING = JobStatus.pending.value
@@ -36,21 +36,9 @@ def is_postgres(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-@dataclass(frozen=True)
-class Claimed:
-    job_id: str
-    task_type: str
-    media_store_id: int
-    priority: int
-    attempts: int
-    max_attempts: int
-    created_at: int
-    lease_expires_at: int
-
-
 def claim(
     session: Session, worker_id: str, task_types: Sequence[str] | None, limit: int, lease_ms: int
-) -> list[Claimed]:
+) -> list[ClaimedJob]:
     """Lease up to ``limit`` ready jobs to ``worker_id``, highest priority then oldest first."""
     now = now_ms()
     candidates = _ready(now, task_types).limit(limit)
@@ -79,10 +67,15 @@ def claim(
         )
         .execution_options(synchronize_session=False)
     )  # fmt: skip
-    jobs = sorted(
-        (Claimed(*row) for row in session.execute(stmt)),
-        key=lambda j: (-j.priority, j.created_at, j.job_id),
-    )
+    rows = sorted(session.execute(stmt), key=lambda r: (-r.priority, r.created_at, r.id))
+    jobs = [
+        ClaimedJob(
+            job_id=r.id, task_type=r.task_type, media_store_id=r.media_store_id,
+            priority=r.priority, attempts=r.attempts, max_attempts=r.max_attempts,
+            lease_expires_at=r.lease_expires_at, lease_s=lease_ms / 1000,
+        )
+        for r in rows
+    ]  # fmt: skip
     if jobs:
         session.add_all(
             JobAttempt(job_id=j.job_id, attempt=j.attempts, worker_id=worker_id, claimed_at=now)

@@ -11,7 +11,14 @@ from medianest.common.app import banner
 from medianest.common.demo import health_auth
 from medianest.common.events import Event, sse_stream
 from medianest.common.security import Admin, InferenceUser
-from medianest.inference.routes.deps import ReadSession, RuntimeDep, WriteSession
+from medianest.contracts.errors import ErrorBody
+from medianest.inference.routes.deps import (
+    Events,
+    OptionalMedia,
+    ReadSession,
+    RuntimeDep,
+    WriteSession,
+)
 from medianest.inference.schemas import CleanupResponse, HealthResponse, StatsResponse
 from medianest.inference.service import admin as service
 
@@ -24,7 +31,12 @@ def root() -> dict[str, Any]:
     return banner("inference")
 
 
-@router.get("/health", response_model=HealthResponse, tags=["meta"])
+@router.get(
+    "/health",
+    response_model=HealthResponse,
+    tags=["meta"],
+    responses={503: {"model": HealthResponse | ErrorBody, "description": "the database is down"}},
+)
 def health(
     session: ReadSession, rt: RuntimeDep, request: Request, response: Response
 ) -> HealthResponse:
@@ -45,7 +57,7 @@ def stats(session: ReadSession, _: Admin) -> StatsResponse:
 def cleanup(
     session: WriteSession,
     _: Admin,
-    older_than_s: Annotated[int, Query(ge=0)] = 7 * 24 * 3600,
+    older_than_s: Annotated[int, Query(ge=0, le=100 * 365 * 86400)] = 7 * 24 * 3600,
 ) -> CleanupResponse:
     """Delete finished jobs (completed, error, cancelled) older than older_than_s seconds."""
     return service.cleanup(session, older_than_s)
@@ -55,8 +67,9 @@ def cleanup(
 async def events(
     request: Request,
     _: InferenceUser,
-    job_id: str | None = None,
-    media_store_id: int | None = None,
+    broadcaster: Events,
+    job_id: Annotated[str | None, Query(max_length=64)] = None,
+    media_store_id: OptionalMedia = None,
 ) -> StreamingResponse:
     """Job lifecycle events as Server-Sent Events, optionally for one job or media item."""
 
@@ -66,7 +79,7 @@ async def events(
         return media_store_id is None or event.get("media_store_id") == media_store_id
 
     stream = sse_stream(
-        request.app.state.broadcaster,
+        broadcaster,
         request.is_disconnected,
         accept,
         event_name=lambda e: str(e.get("event", "message")),

@@ -6,19 +6,44 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from medianest.common.pagination import Page, PageParams
+from medianest.common.openapi import errors, link, path_ref
 from medianest.common.security import InferenceUser
-from medianest.inference.models import JobStatus
-from medianest.inference.routes.deps import ReadSession, RuntimeDep, WriteSession
-from medianest.inference.schemas import JobCreate, JobResponse
+from medianest.contracts.inference import JobCreate, JobResponse, JobStatus
+from medianest.contracts.pages import Page, PageParams
+from medianest.inference.routes.deps import (
+    JobId,
+    OptionalMedia,
+    ReadSession,
+    RuntimeDep,
+    TaskType,
+    WriteSession,
+)
 from medianest.inference.service import jobs as service
 
 router = APIRouter(prefix="/job", tags=["jobs"])
 
 
-@router.post("/{task_type}", status_code=status.HTTP_201_CREATED, response_model=JobResponse)
+READ_JOB = {
+    "links": {
+        "ReadJob": link(
+            path_ref("/job/{job_id}"), "the queued job", job_id="$response.body#/job_id"
+        )
+    }
+}
+
+
+@router.post(
+    "/{task_type}",
+    status_code=status.HTTP_201_CREATED,
+    response_model=JobResponse,
+    responses={
+        200: {"model": JobResponse, "description": "the active job already queued", **READ_JOB},
+        201: READ_JOB,
+        **errors(400, 404, 409),
+    },
+)
 def create_job(
-    task_type: str,
+    task_type: TaskType,
     body: JobCreate,
     response: Response,
     session: WriteSession,
@@ -40,28 +65,28 @@ def list_jobs(
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
     status: JobStatus | None = None,
-    task_type: str | None = None,
-    media_store_id: int | None = None,
+    task_type: Annotated[str | None, Query(max_length=64)] = None,
+    media_store_id: OptionalMedia = None,
 ) -> Page[JobResponse]:
     """List jobs, newest first, filtered by status, task type or media id."""
     params = PageParams(page=page, page_size=page_size)
     return service.list_jobs(session, params, status, task_type, media_store_id)
 
 
-@router.get("/{job_id}", response_model=JobResponse)
-def get_job(job_id: str, session: ReadSession, _: InferenceUser) -> JobResponse:
+@router.get("/{job_id}", response_model=JobResponse, responses=errors(404))
+def get_job(job_id: JobId, session: ReadSession, _: InferenceUser) -> JobResponse:
     """Read one job with its status, progress, attempts and result."""
     return service.to_response(service.get_job(session, job_id))
 
 
-@router.delete("/{job_id}", status_code=status.HTTP_204_NO_CONTENT)
-def cancel_job(job_id: str, session: WriteSession, _: InferenceUser) -> Response:
+@router.delete("/{job_id}", status_code=status.HTTP_204_NO_CONTENT, responses=errors(404))
+def cancel_job(job_id: JobId, session: WriteSession, _: InferenceUser) -> Response:
     """Cancel and remove a job (a running job stops at its next heartbeat)."""
     service.cancel_job(session, job_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/{job_id}/retry", response_model=JobResponse)
-def retry_job(job_id: str, session: WriteSession, _: InferenceUser) -> JobResponse:
+@router.post("/{job_id}/retry", response_model=JobResponse, responses=errors(404, 409))
+def retry_job(job_id: JobId, session: WriteSession, _: InferenceUser) -> JobResponse:
     """Queue a failed or cancelled job again with fresh attempts."""
     return service.to_response(service.retry_job(session, job_id))

@@ -5,10 +5,12 @@ Plain ``def`` endpoints: vector search and image cropping block, so they run in 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
 
+from medianest.common.openapi import errors
 from medianest.common.security import SearchUser
 from medianest.inference.results.schemas import (
     Analysis,
@@ -20,34 +22,37 @@ from medianest.inference.results.schemas import (
 )
 from medianest.inference.results.sinks import VECTOR_STORE
 from medianest.inference.results.vectors import VectorIndex
-from medianest.inference.routes.deps import ReadSession, RuntimeDep
+from medianest.inference.routes.deps import MediaPath, MediaQuery, ReadSession, RuntimeDep
 from medianest.inference.service import search as service
-from medianest.inference.service.runtime import Runtime
 
 router = APIRouter(tags=["search"])
+BINARY = {"type": "string", "format": "binary"}
 Limit = Annotated[int, Query(ge=1, le=100)]
-MAX_ID = 2**63 - 1  # BIGINT: larger ids would be a database error, not a 404
-MediaQuery = Annotated[int, Query(ge=1, le=MAX_ID)]
-MediaPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 FaceId = Annotated[str, Path(min_length=1, max_length=64)]
 MinScore = Annotated[float | None, Query(ge=-1, le=1)]
 
 
-def _index(rt: Runtime) -> VectorIndex:
-    index: VectorIndex = rt.resources.get(VECTOR_STORE)
-    return index
+@dataclass(frozen=True)
+class Nearest:
+    """A nearest-neighbour search: the vector index, how many hits, the lowest score."""
+
+    index: VectorIndex
+    limit: int
+    min_score: float | None
 
 
-@router.get("/search/similar-images", response_model=SimilarImages)
-def similar_images(
-    rt: RuntimeDep,
-    _: SearchUser,
-    media_store_id: MediaQuery,
-    limit: Limit = 10,
-    min_score: MinScore = None,
-) -> SimilarImages:
+def nearest(rt: RuntimeDep, limit: Limit = 10, min_score: MinScore = None) -> Nearest:
+    """Declared after the permission check in each route: the index opens lazily."""
+    return Nearest(rt.resources.get(VECTOR_STORE), limit, min_score)
+
+
+NearestDep = Annotated[Nearest, Depends(nearest)]
+
+
+@router.get("/search/similar-images", response_model=SimilarImages, responses=errors(404))
+def similar_images(_: SearchUser, media_store_id: MediaQuery, near: NearestDep) -> SimilarImages:
     """Nearest images by embedding, the media itself excluded (404 without an embedding)."""
-    return service.similar_images(_index(rt), media_store_id, limit, min_score)
+    return service.similar_images(near.index, media_store_id, near.limit, near.min_score)
 
 
 @router.get("/search/labels", response_model=LabelSearch)
@@ -67,29 +72,24 @@ def list_faces(session: ReadSession, _: SearchUser, media_store_id: MediaQuery) 
     return service.faces_of(session, media_store_id)
 
 
-@router.get("/faces/{face_id}", response_model=FaceRead)
+@router.get("/faces/{face_id}", response_model=FaceRead, responses=errors(404))
 def get_face(face_id: FaceId, session: ReadSession, _: SearchUser) -> FaceRead:
     """One face: bbox in original pixels, landmarks, confidence, model."""
     return service.face_read(service.get_face(session, face_id))
 
 
-@router.get("/faces/{face_id}/similar", response_model=SimilarFaces)
+@router.get("/faces/{face_id}/similar", response_model=SimilarFaces, responses=errors(404))
 def similar_faces(
-    face_id: FaceId,
-    session: ReadSession,
-    rt: RuntimeDep,
-    _: SearchUser,
-    limit: Limit = 10,
-    min_score: MinScore = None,
+    _: SearchUser, face_id: FaceId, session: ReadSession, near: NearestDep
 ) -> SimilarFaces:
     """Nearest faces by embedding (the face itself excluded)."""
-    return service.similar_faces(session, _index(rt), face_id, limit, min_score)
+    return service.similar_faces(session, near.index, face_id, near.limit, near.min_score)
 
 
 @router.get(
     "/faces/{face_id}/crop",
     response_class=Response,
-    responses={200: {"content": {"image/jpeg": {}}}},
+    responses={200: {"content": {"image/jpeg": {"schema": BINARY}}}, **errors(404)},
 )
 def face_crop(
     face_id: FaceId,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from medianest.common.errors import Conflict, NotFound, ServiceUnavailable
+from medianest.common.errors import Conflict, NotFound, ServiceUnavailable, found
 from medianest.common.pagination import Page, PageParams, Pagination
 from medianest.inference import events
 from medianest.inference.models import Job, JobStatus
@@ -71,10 +71,7 @@ def enqueue(
 
 
 def get_job(session: Session, job_id: str) -> Job:
-    job = repository.get_job(session, job_id)
-    if job is None:
-        raise NotFound("job not found")
-    return job
+    return found(repository.get_job(session, job_id), "job not found")
 
 
 def list_jobs(

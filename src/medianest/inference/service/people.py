@@ -133,8 +133,8 @@ def capture_date(store: StoreClient | None, media_store_id: int) -> int | None:
         entity = store.entity(media_store_id)
     except (StoreUnavailable, MediaNotFound):
         return None
-    value = entity.get("create_date") if entity else None
-    return int(value) if isinstance(value, int | float) else None
+    value = entity.create_date if entity else None
+    return int(value) if value is not None else None
 
 
 def search_people(session: Session, query: str, limit: int) -> PersonSearch:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from sqlalchemy.orm import Session
 
+from medianest.contracts.store import ChangeOp, ChangeRecord
 from medianest.inference import events
 from medianest.inference.models import JobStatus
 from medianest.inference.repository import jobs as repository
@@ -19,7 +19,7 @@ log = logging.getLogger("medianest.inference.pipeline")
 FEED = "media_store"
 
 
-def apply_changes(session: Session, rt: Runtime, records: list[dict[str, Any]], cursor: int) -> int:
+def apply_changes(session: Session, rt: Runtime, records: list[ChangeRecord], cursor: int) -> int:
     """Apply one page of change records and advance the cursor, in the caller's transaction."""
     queued = 0
     for record in records:
@@ -28,25 +28,22 @@ def apply_changes(session: Session, rt: Runtime, records: list[dict[str, Any]], 
     return queued
 
 
-def apply_change(session: Session, rt: Runtime, record: dict[str, Any]) -> int:
-    op = record.get("op")
-    media_id = record.get("entity_id")
-    if not isinstance(media_id, int):
-        log.warning("change record without entity id", extra={"record": record})
-        return 0
-    if op == "deleted":
+def apply_change(session: Session, rt: Runtime, record: ChangeRecord) -> int:
+    media_id = record.entity_id
+    if record.op == ChangeOp.deleted:
         media_deleted(session, rt, media_id)
         return 0
-    if op not in ("created", "updated") or record.get("is_collection"):
+    if record.is_collection or record.type not in ("image", "video"):
         return 0
-    media_type = record.get("type")
-    if media_type not in ("image", "video"):
-        return 0
-    md5 = record.get("md5")
-    if op == "updated" and md5 is not None and repository.media_md5(session, media_id) == md5:
+    md5 = record.md5
+    if (
+        record.op == ChangeOp.updated
+        and md5 is not None
+        and repository.media_md5(session, media_id) == md5
+    ):
         return 0  # metadata-only change: same content, nothing to recompute
-    repository.set_media_state(session, media_id, md5, record.get("version"))
-    return queue_pipeline(session, rt, media_id, str(media_type))
+    repository.set_media_state(session, media_id, md5, record.version)
+    return queue_pipeline(session, rt, media_id, str(record.type))
 
 
 def queue_pipeline(session: Session, rt: Runtime, media_id: int, media_type: str) -> int:

@@ -8,7 +8,7 @@ import re
 from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy.orm import Session
 
-from medianest.common.errors import NotFound, ServiceUnavailable, Unprocessable
+from medianest.common.errors import NotFound, ServiceUnavailable, Unprocessable, found
 from medianest.inference.models import DetectedFace, MediaLabel
 from medianest.inference.repository import people as people_repository
 from medianest.inference.repository import results as repository
@@ -68,10 +68,7 @@ def faces_of(session: Session, media_store_id: int) -> FaceList:
 
 
 def get_face(session: Session, face_id: str) -> DetectedFace:
-    row = repository.get_face(session, face_id)
-    if row is None:
-        raise NotFound("face not found")
-    return row
+    return found(repository.get_face(session, face_id), "face not found")
 
 
 def similar_faces(
@@ -160,7 +157,7 @@ def face_crop(store: StoreClient | None, face: DetectedFace, size: int | None = 
         raise ServiceUnavailable(str(exc), headers={"Retry-After": "5"}) from exc
     if entity is None:
         raise NotFound(f"media {face.media_store_id} not found in the media store")
-    return crop_jpeg(data, face, entity.get("width"), entity.get("height"), size)
+    return crop_jpeg(data, face, entity.width, entity.height, size)
 
 
 def crop_jpeg(

@@ -38,14 +38,7 @@ def claim(session: Session, rt: Runtime, req: ClaimRequest) -> list[ClaimedJob]:
         queue.touch_worker(session, req.worker_id)
     for job in claimed:
         events.stage(session, events.job_event("started", job, status="processing"))
-    return [
-        ClaimedJob(
-            job_id=j.job_id, task_type=j.task_type, media_store_id=j.media_store_id,
-            priority=j.priority, attempts=j.attempts, max_attempts=j.max_attempts,
-            lease_expires_at=j.lease_expires_at, lease_s=rt.settings.lease_s,
-        )
-        for j in claimed
-    ]  # fmt: skip
+    return claimed
 
 
 def _held(session: Session, job_id: str, worker_id: str, attempt: int | None) -> Job:

@@ -71,6 +71,17 @@ class Hit:
 
 
 @dataclass(frozen=True)
+class NearestQuery:
+    """One nearest-neighbour search, as the backends run it."""
+
+    vector: list[float]
+    limit: int
+    must: Conditions
+    must_not: Conditions
+    min_score: float | None
+
+
+@dataclass(frozen=True)
 class CollectionSpec:
     name: str
     dim: int
@@ -141,7 +152,7 @@ class VectorStore(ABC):
         query = _as_list(vector)
         physical, must = self._search_target(collection, model, len(query))
         must_not = {"media_store_id": exclude_media_store_id} if exclude_media_store_id else {}
-        return self._query(physical, query, limit, must, must_not, min_score)
+        return self._query(physical, NearestQuery(query, limit, must, must_not, min_score))
 
     def get_vector(self, collection: str, point_id: str) -> npt.NDArray[np.float32] | None:
         """The stored (unit-length) vector of a point of the active model, or None."""
@@ -239,15 +250,7 @@ class VectorStore(ABC):
     def _delete_ids(self, physical: str, ids: list[str]) -> None: ...
 
     @abstractmethod
-    def _query(
-        self,
-        physical: str,
-        vector: list[float],
-        limit: int,
-        must: Conditions,
-        must_not: Conditions,
-        min_score: float | None,
-    ) -> list[Hit]: ...
+    def _query(self, physical: str, q: NearestQuery) -> list[Hit]: ...
 
     @abstractmethod
     def _retrieve_vector(self, physical: str, point_id: str) -> list[float] | None: ...

@@ -18,6 +18,7 @@ from medianest.inference.vectors.base import (
     INDEXED_FIELDS,
     Conditions,
     Hit,
+    NearestQuery,
     VectorPoint,
     VectorStore,
     physical_prefix,
@@ -99,21 +100,13 @@ class EdgeVectorStore(VectorStore):
     def _delete_ids(self, physical: str, ids: list[str]) -> None:
         self._open(physical).update(qe.UpdateOperation.delete_points(list(ids)))
 
-    def _query(
-        self,
-        physical: str,
-        vector: list[float],
-        limit: int,
-        must: Conditions,
-        must_not: Conditions,
-        min_score: float | None,
-    ) -> list[Hit]:
+    def _query(self, physical: str, q: NearestQuery) -> list[Hit]:
         request = qe.QueryRequest(
-            limit=limit,
-            query=qe.Query.Nearest(vector),
-            filter=_filter(must, must_not),
+            limit=q.limit,
+            query=qe.Query.Nearest(q.vector),
+            filter=_filter(q.must, q.must_not),
             with_payload=True,
-            score_threshold=min_score,
+            score_threshold=q.min_score,
             params=qe.SearchParams(hnsw_ef=self.hnsw_ef) if self.hnsw_ef else None,
         )
         points = self._open(physical).query(request)

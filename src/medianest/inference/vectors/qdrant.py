@@ -13,19 +13,12 @@ import numpy as np
 from qdrant_client import QdrantClient
 from qdrant_client import models as qm
 
-from medianest.inference.vectors.base import (
-    INDEXED_FIELDS,
-    Conditions,
-    Hit,
-    VectorPoint,
-    VectorStore,
-    physical_prefix,
-)
+from medianest.inference.vectors import base
 
 _UPSERT_CHUNK = 512
 
 
-class QdrantClientVectorStore(VectorStore):
+class QdrantClientVectorStore(base.VectorStore):
     def __init__(self, client: QdrantClient, payload_indexes: bool = True) -> None:
         """``payload_indexes`` is for servers; local mode ignores them (with a warning)."""
         super().__init__()
@@ -46,7 +39,7 @@ class QdrantClientVectorStore(VectorStore):
         self._client.close()
 
     def _physicals(self, collection: str) -> set[str]:
-        prefix = physical_prefix(collection)
+        prefix = base.physical_prefix(collection)
         names = (c.name for c in self._client.get_collections().collections)
         return {name for name in names if name.startswith(prefix)}
 
@@ -56,10 +49,10 @@ class QdrantClientVectorStore(VectorStore):
         params = qm.VectorParams(size=dim, distance=qm.Distance.COSINE)
         self._client.create_collection(physical, vectors_config=params)
         if self._payload_indexes:
-            for key in INDEXED_FIELDS:
+            for key in base.INDEXED_FIELDS:
                 self._client.create_payload_index(physical, key, qm.PayloadSchemaType.KEYWORD)
 
-    def _upsert(self, physical: str, points: list[VectorPoint]) -> None:
+    def _upsert(self, physical: str, points: list[base.VectorPoint]) -> None:
         for start in range(0, len(points), _UPSERT_CHUNK):
             chunk = [
                 qm.PointStruct(id=p.id, vector=list(p.vector), payload=p.payload)
@@ -67,7 +60,7 @@ class QdrantClientVectorStore(VectorStore):
             ]
             self._client.upsert(physical, points=chunk, wait=True)
 
-    def _delete_where(self, physical: str, must: Conditions) -> None:
+    def _delete_where(self, physical: str, must: base.Conditions) -> None:
         selector = qm.FilterSelector(filter=_filter(must, {}))
         self._client.delete(physical, points_selector=selector, wait=True)
 
@@ -75,24 +68,16 @@ class QdrantClientVectorStore(VectorStore):
         selector = qm.PointIdsList(points=list(ids))
         self._client.delete(physical, points_selector=selector, wait=True)
 
-    def _query(
-        self,
-        physical: str,
-        vector: list[float],
-        limit: int,
-        must: Conditions,
-        must_not: Conditions,
-        min_score: float | None,
-    ) -> list[Hit]:
+    def _query(self, physical: str, q: base.NearestQuery) -> list[base.Hit]:
         response = self._client.query_points(
             physical,
-            query=vector,
-            limit=limit,
-            query_filter=_filter(must, must_not),
-            score_threshold=min_score,
+            query=q.vector,
+            limit=q.limit,
+            query_filter=_filter(q.must, q.must_not),
+            score_threshold=q.min_score,
             with_payload=True,
         )
-        return [Hit(str(p.id), float(p.score), dict(p.payload or {})) for p in response.points]
+        return [base.Hit(str(p.id), float(p.score), dict(p.payload or {})) for p in response.points]
 
     def _retrieve_vector(self, physical: str, point_id: str) -> list[float] | None:
         records = self._client.retrieve(physical, ids=[point_id], with_vectors=True)
@@ -102,13 +87,13 @@ class QdrantClientVectorStore(VectorStore):
         values: list[float] = np.asarray(vector, dtype=np.float32).tolist()
         return values
 
-    def _count(self, physical: str, must: Conditions) -> int:
+    def _count(self, physical: str, must: base.Conditions) -> int:
         return self._client.count(physical, count_filter=_filter(must, {}), exact=True).count
 
 
-def _filter(must: Conditions, must_not: Conditions) -> qm.Filter:
+def _filter(must: base.Conditions, must_not: base.Conditions) -> qm.Filter:
     return qm.Filter(must=_conditions(must), must_not=_conditions(must_not))
 
 
-def _conditions(values: Conditions) -> list[qm.Condition]:
+def _conditions(values: base.Conditions) -> list[qm.Condition]:
     return [qm.FieldCondition(key=k, match=qm.MatchValue(value=v)) for k, v in values.items()]

@@ -84,5 +84,5 @@ class Heartbeat(threading.Thread):
         if lease is None:
             log.info("lease lost", extra={"job_id": job.job_id})
             self._held.mark(job.job_id, lost=True)
-        elif lease.get("cancel_requested"):
+        elif lease.cancel_requested:
             self._held.mark(job.job_id, cancelled=True)

@@ -8,8 +8,8 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from itertools import groupby
-from typing import Any
 
+from medianest.contracts.inference import ClaimedJob, JobReport
 from medianest.inference.tasks import BadInputError, TaskContext, TaskJob, TaskOutcome, TaskType
 from medianest.inference.tasks.base import MediaSource
 from medianest.inference.worker.client import ApiUnavailable, InferenceClient
@@ -62,7 +62,7 @@ class Worker:
                 backoff = min(backoff * 2, 30.0)
                 continue
             if claimed:
-                self.process([_task_job(j) for j in claimed], float(claimed[0]["lease_s"]))
+                self.process([_task_job(j) for j in claimed], claimed[0].lease_s)
         log.info("worker stopped", extra={"worker_id": self.worker_id, "jobs": self.processed})
         return 0
 
@@ -129,7 +129,7 @@ class Worker:
         return self._stop_at is not None and time.monotonic() - self._stop_at > self.grace_s
 
 
-def _report_of(job: TaskJob, outcome: TaskOutcome, held: HeldJobs) -> dict[str, Any] | None:
+def _report_of(job: TaskJob, outcome: TaskOutcome, held: HeldJobs) -> JobReport | None:
     """What to report for one job; None when the lease moved on (another worker owns it)."""
     state = held.get(job.job_id)
     held.finish(job.job_id)
@@ -141,12 +141,13 @@ def _report_of(job: TaskJob, outcome: TaskOutcome, held: HeldJobs) -> dict[str, 
         retryable = not isinstance(outcome, BadInputError)
         message = str(outcome) if not retryable else f"{type(outcome).__name__}: {outcome}"
         return _failure(job, message, retryable)
-    return {"job_id": job.job_id, "attempt": job.attempts, "result": outcome}
+    return JobReport(job_id=job.job_id, attempt=job.attempts, result=outcome)
 
 
-def _failure(job: TaskJob, error: str, retryable: bool) -> dict[str, Any]:
-    return {"job_id": job.job_id, "attempt": job.attempts, "error": error[:10_000],
-            "retryable": retryable}  # fmt: skip
+def _failure(job: TaskJob, error: str, retryable: bool) -> JobReport:
+    return JobReport(
+        job_id=job.job_id, attempt=job.attempts, error=error[:10_000], retryable=retryable
+    )
 
 
 def _resolve(future: Future[list[TaskOutcome]], fn: Callable[[], list[TaskOutcome]]) -> None:
@@ -161,10 +162,10 @@ def _chunks(items: list[TaskJob], size: int) -> list[list[TaskJob]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
-def _task_job(data: dict[str, Any]) -> TaskJob:
+def _task_job(claimed: ClaimedJob) -> TaskJob:
     return TaskJob(
-        job_id=str(data["job_id"]),
-        task_type=str(data["task_type"]),
-        media_store_id=int(data["media_store_id"]),
-        attempts=int(data["attempts"]),
+        job_id=claimed.job_id,
+        task_type=claimed.task_type,
+        media_store_id=claimed.media_store_id,
+        attempts=claimed.attempts,
     )

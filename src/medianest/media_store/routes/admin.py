@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Path, Query, Request
+from fastapi import APIRouter, BackgroundTasks, Path, Query
 from starlette.concurrency import run_in_threadpool
 
+from medianest.common.openapi import errors
 from medianest.common.security import Admin
+from medianest.contracts.ids import MAX_ID
+from medianest.media_store.routes import deps
 from medianest.media_store.routes.deps import Auditor, Ctx, ReadSession, WriteSession
 from medianest.media_store.schemas import (
     AuditRunRead,
@@ -24,7 +27,7 @@ router = APIRouter(prefix="/admin", tags=["admin"])
 
 
 @router.get("/config", response_model=ReadAuthConfig)
-def get_config(_: Admin, session: ReadSession) -> ReadAuthConfig:
+def get_config(_: Admin, session: deps.ReadSession) -> ReadAuthConfig:
     """Current service configuration."""
     return ReadAuthConfig(read_auth_enabled=settings_flag.read_auth_enabled(session))
 
@@ -32,26 +35,21 @@ def get_config(_: Admin, session: ReadSession) -> ReadAuthConfig:
 @router.put("/config/read-auth", response_model=ReadAuthConfig)
 def set_read_auth(
     payload: ReadAuthUpdate,
-    request: Request,
+    flag: deps.ReadAuth,
     _: Admin,
-    session: WriteSession,
+    session: deps.WriteSession,
     tasks: BackgroundTasks,
 ) -> ReadAuthConfig:
     """Turn the read permission requirement on or off."""
     settings_flag.set_read_auth(session, payload.enabled)
-    request.app.state.read_auth_required.invalidate()
-    tasks.add_task(request.app.state.read_auth_required.invalidate)  # again, after the commit
+    flag.invalidate()
+    tasks.add_task(flag.invalidate)  # again, after the commit
     return ReadAuthConfig(read_auth_enabled=payload.enabled)
 
 
 @router.post(
     "/thumbhash",
     response_model=ThumbhashBackfill,
-    responses={
-        401: {"description": "missing or invalid token"},
-        403: {"description": "not an admin"},
-        422: {"description": "invalid query parameters"},
-    },
 )
 def backfill_thumbhashes(
     _: Admin,
@@ -66,15 +64,15 @@ def backfill_thumbhashes(
 
 @router.post("/sweep", response_model=SweepResult)
 async def sweep_orphans(
-    request: Request,
     _: Admin,
-    min_age_s: Annotated[float | None, Query(ge=0)] = None,
+    settings: deps.StoreSettings,
+    db: deps.Db,
+    ctx: deps.Ctx,
+    min_age_s: Annotated[float | None, Query(ge=0, le=10 * 365 * 86400)] = None,
 ) -> SweepResult:
     """Remove files, renditions and temp files nothing references (older than ``min_age_s``)."""
-    settings = request.app.state.settings
     age = settings.sweep_min_age_s if min_age_s is None else min_age_s
-    state = request.app.state
-    return await run_in_threadpool(maintenance.sweep, state.db, state.store.storage, age)
+    return await run_in_threadpool(maintenance.sweep, db, ctx.storage, age)
 
 
 @router.get("/storage", response_model=StorageReport)
@@ -87,7 +85,7 @@ def get_storage(_: Admin, session: ReadSession, ctx: Ctx) -> StorageReport:
     "/audit",
     response_model=AuditRunRead,
     status_code=202,
-    responses={409: {"description": "an audit is already queued or running"}},
+    responses=errors(409),
 )
 def start_audit(user: Admin, auditor: Auditor) -> AuditRunRead:
     """Start an integrity audit: every original re-hashed; follow it at /admin/audit/{id}."""
@@ -97,7 +95,7 @@ def start_audit(user: Admin, auditor: Auditor) -> AuditRunRead:
 @router.get(
     "/audit/latest",
     response_model=AuditRunRead,
-    responses={404: {"description": "no audit has run yet"}},
+    responses=errors(404),
 )
 def latest_audit(_: Admin, session: ReadSession) -> AuditRunRead:
     """The newest audit (running or finished) with its progress and findings."""
@@ -107,10 +105,10 @@ def latest_audit(_: Admin, session: ReadSession) -> AuditRunRead:
 @router.get(
     "/audit/{audit_id}",
     response_model=AuditRunRead,
-    responses={404: {"description": "no such audit"}},
+    responses=errors(404),
 )
 def get_audit(
-    audit_id: Annotated[int, Path(ge=1, le=2**31 - 1)], _: Admin, session: ReadSession
+    audit_id: Annotated[int, Path(ge=1, le=MAX_ID)], _: Admin, session: ReadSession
 ) -> AuditRunRead:
     """One audit with its progress and (up to 1,000) findings."""
     return audit.get(session, audit_id)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Query
 
+from medianest.common.openapi import errors
 from medianest.common.security import StoreRead
-from medianest.media_store.routes.deps import ReadSession
+from medianest.contracts.ids import MAX_ID
+from medianest.media_store.routes.deps import Ctx, ReadSession
 from medianest.media_store.schemas import (
     DuplicateGroups,
     LookupRequest,
@@ -20,8 +22,8 @@ router = APIRouter(tags=["duplicates"])
 Distance = Annotated[int | None, Query(ge=0, le=64)]
 
 
-def _default_distance(request: Request, value: int | None) -> int:
-    return value if value is not None else int(request.app.state.store.near_duplicate_distance)
+def _default_distance(ctx: Ctx, value: int | None) -> int:
+    return value if value is not None else int(ctx.near_duplicate_distance)
 
 
 @router.post(
@@ -37,22 +39,24 @@ def lookup_hashes(payload: LookupRequest, _: StoreRead, session: ReadSession) ->
     )
 
 
-@router.get("/entity/{entity_id}/near-duplicates", response_model=NearDuplicates)
+@router.get(
+    "/entity/{entity_id}/near-duplicates", response_model=NearDuplicates, responses=errors(404)
+)
 def near_duplicates(
-    entity_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
-    request: Request,
+    entity_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    ctx: Ctx,
     _: StoreRead,
     session: ReadSession,
     max_distance: Distance = None,
 ) -> NearDuplicates:
     """Entities whose perceptual hash is within ``max_distance`` bits, nearest first."""
-    distance = _default_distance(request, max_distance)
+    distance = _default_distance(ctx, max_distance)
     return duplicates.near_duplicates(session, entity_id, distance)
 
 
 @router.get("/duplicates", response_model=DuplicateGroups)
 def duplicate_groups(
-    request: Request, _: StoreRead, session: ReadSession, max_distance: Distance = None
+    ctx: Ctx, _: StoreRead, session: ReadSession, max_distance: Distance = None
 ) -> DuplicateGroups:
     """Groups of visually near-identical entities."""
-    return duplicates.groups(session, _default_distance(request, max_distance))
+    return duplicates.groups(session, _default_distance(ctx, max_distance))

@@ -9,9 +9,10 @@ from fastapi.responses import StreamingResponse
 
 from medianest.common.events import sse_stream
 from medianest.common.security import StoreRead
+from medianest.contracts.ids import MAX_CURSOR
 from medianest.media_store import repository as repo
 from medianest.media_store.feed import to_record
-from medianest.media_store.routes.deps import ReadSession
+from medianest.media_store.routes.deps import Events, ReadSession, StoreSettings
 from medianest.media_store.schemas import ChangeRecord, ChangesPage
 
 router = APIRouter(tags=["changes"])
@@ -21,7 +22,7 @@ router = APIRouter(tags=["changes"])
 def list_changes(
     _: StoreRead,
     session: ReadSession,
-    since: Annotated[int, Query(ge=0)] = 0,
+    since: Annotated[int, Query(ge=0, le=MAX_CURSOR)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> ChangesPage:
     """Committed changes after cursor ``since``, in cursor order."""
@@ -35,13 +36,15 @@ def list_changes(
     response_class=StreamingResponse,
     responses={200: {"content": {"text/event-stream": {}}}},
 )
-async def change_events(request: Request, _: StoreRead) -> StreamingResponse:
+async def change_events(
+    request: Request, _: StoreRead, broadcaster: Events, settings: StoreSettings
+) -> StreamingResponse:
     """Server-Sent Events: one ``change`` event per committed change."""
     stream = sse_stream(
-        request.app.state.broadcaster,
+        broadcaster,
         request.is_disconnected,
         event_name=lambda _e: "change",
-        keepalive_s=request.app.state.settings.sse_keepalive_s,
+        keepalive_s=settings.sse_keepalive_s,
     )
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     return StreamingResponse(stream, media_type="text/event-stream", headers=headers)

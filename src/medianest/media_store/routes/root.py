@@ -9,16 +9,12 @@ from fastapi import APIRouter, Request
 from sqlalchemy import text
 
 from medianest.common.app import banner
-from medianest.common.demo import HealthAuth, health_auth
+from medianest.common.demo import health_auth
 from medianest.common.deps import ReadSessionDep
+from medianest.contracts.store import StoreHealth
+from medianest.media_store.routes.deps import Ctx
 
 router = APIRouter(tags=["service"])
-
-
-class StoreHealth(HealthAuth):
-    status: str
-    database: str
-    free_disk_bytes: int
 
 
 @router.get("/")
@@ -28,10 +24,9 @@ def service_banner() -> dict[str, Any]:
 
 
 @router.get("/health")
-def health(request: Request, session: ReadSessionDep) -> StoreHealth:
+def health(ctx: Ctx, session: ReadSessionDep, request: Request) -> StoreHealth:
     """Liveness, database and free space of the file store (public)."""
     session.execute(text("SELECT 1"))
-    free = shutil.disk_usage(request.app.state.store.storage.root).free
-    return StoreHealth(
-        status="ok", database="ok", free_disk_bytes=free, **health_auth(request.app.state.settings)
-    )
+    free = shutil.disk_usage(ctx.storage.root).free
+    auth = health_auth(request.app.state.settings)
+    return StoreHealth(status="ok", database="ok", free_disk_bytes=free, **auth)

@@ -43,7 +43,7 @@ from medianest.media_store.schemas import (
 )
 from medianest.media_store.service.ingest import lock_content
 from medianest.media_store.storage import Storage
-from medianest.media_store.upload import UploadedFile
+from medianest.media_store.uploaded import UploadedFile
 
 log = logging.getLogger("medianest.media_store.audit")
 

@@ -30,7 +30,7 @@ from medianest.media_store.service.context import StoreContext
 from medianest.media_store.service.counts import CountCache
 from medianest.media_store.service.hierarchy import check_parent
 from medianest.media_store.service.ingest import content_fields, lock_content, store_content
-from medianest.media_store.upload import UploadedFile
+from medianest.media_store.uploaded import UploadedFile
 
 EDITABLE = ("label", "description", "parent_id")
 

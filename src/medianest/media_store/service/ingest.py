@@ -20,7 +20,7 @@ from medianest.media_store.media.placeholder import thumbhash_of
 from medianest.media_store.models import MediaFile
 from medianest.media_store.service.context import StoreContext
 from medianest.media_store.storage import Rendition, Storage
-from medianest.media_store.upload import UploadedFile
+from medianest.media_store.uploaded import UploadedFile
 
 
 def analyze(ctx: StoreContext, upload: UploadedFile) -> MediaInfo:

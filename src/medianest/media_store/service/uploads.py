@@ -15,7 +15,7 @@ from medianest.media_store.service import entities
 from medianest.media_store.service.audit import repair_on_upload
 from medianest.media_store.service.context import StoreContext
 from medianest.media_store.service.ingest import analyze
-from medianest.media_store.upload import UploadedFile
+from medianest.media_store.uploaded import UploadedFile
 
 
 def create(
