@@ -102,8 +102,6 @@ def _base_env(host: str) -> dict[str, str]:
     for name, var in URL_VARS.items():  # a URL set in the environment also picks the port
         env.setdefault(var, f"http://{host}:{SERVICES[name].port}")
     env["MEDIANEST_HOME"] = str(CommonSettings().home.resolve())
-    if not env.get("MEDIANEST_METRICS_TOKEN"):
-        env["MEDIANEST_METRICS_TOKEN"] = _metrics_token(Path(env["MEDIANEST_HOME"]))
     return env
 
 
@@ -196,7 +194,9 @@ def up(
 ) -> None:
     """Start every service and the inference workers; Ctrl-C stops them all."""
     env = _base_env(host)
-    _refuse_public_demo(env, host)
+    _refuse_public_demo(env, host)  # before anything is written to the data dir
+    if not env.get("MEDIANEST_METRICS_TOKEN"):
+        env["MEDIANEST_METRICS_TOKEN"] = _metrics_token(Path(env["MEDIANEST_HOME"]))
     count = workers if workers is not None else (os.cpu_count() or 1)
     # the banner comes first, before any child process logs a line
     typer.echo(_banner(env, host, count))
