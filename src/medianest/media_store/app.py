@@ -23,7 +23,6 @@ from medianest.media_store.routes import router
 from medianest.media_store.service.context import StoreContext
 from medianest.media_store.service.maintenance import refresh_statistics, sweep
 from medianest.media_store.service.settings_flag import ReadAuthFlag
-from medianest.media_store.storage import Storage
 
 log = logging.getLogger("medianest.media_store")
 
@@ -34,7 +33,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     url = settings.db_url()
     await run_in_threadpool(migrate, url)
     db = Database(url)
-    storage = Storage(settings.store_root())
+    storage = settings.open_storage()
     exiftool = ExifTool(settings.exiftool_path, settings.exiftool_timeout_s)
     broadcaster = Broadcaster()
     mqtt = create_mqtt_publisher(
@@ -57,6 +56,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         broadcaster.close()
         exiftool.close()
+        storage.close()
         if mqtt is not None:
             mqtt.close()
         db.dispose()

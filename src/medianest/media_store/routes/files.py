@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path as PathType
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -12,6 +13,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from medianest.common.security import StoreRead
 from medianest.media_store.routes.deps import Ctx, ReadSession
+from medianest.media_store.routes.remote import serve_remote
 from medianest.media_store.service import files
 from medianest.media_store.service.files import FileTarget
 from medianest.media_store.storage import Rendition
@@ -25,7 +27,9 @@ FILE_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"content": {"application/octet-stream": {}}, "description": "the file"},
     206: {"description": "the requested byte range"},
     304: {"description": "not modified (If-None-Match)"},
+    307: {"description": "redirect to a presigned URL (S3 storage with presigned downloads)"},
     416: {"description": "range not satisfiable"},
+    503: {"description": "object storage unavailable (Retry-After)"},
 }
 
 
@@ -61,6 +65,8 @@ def serve(request: Request, target: FileTarget, download: bool) -> Response:
     headers["Content-Disposition"] = content_disposition(
         "attachment" if download else "inline", target.filename
     )
+    if not isinstance(target.path, PathType):  # an object in a bucket
+        return serve_remote(request, target.path, target.media_type, headers)
     return SafeFileResponse(target.path, media_type=target.media_type, headers=headers)
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from medianest.media_store.media import MediaAnalyzer
-from medianest.media_store.storage import Storage
+from medianest.media_store.storage import FileStorage
 
 
 @dataclass(frozen=True)
 class StoreContext:
-    storage: Storage
+    storage: FileStorage
     analyzer: MediaAnalyzer
     near_duplicate_distance: int = 8

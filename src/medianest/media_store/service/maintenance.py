@@ -15,12 +15,12 @@ from medianest.common.db import Database
 from medianest.media_store import repository as repo
 from medianest.media_store.schemas import SweepResult
 from medianest.media_store.service.ingest import lock_content
-from medianest.media_store.storage import Storage
+from medianest.media_store.storage import FileStorage
 
 log = logging.getLogger("medianest.media_store.maintenance")
 
 
-def remove_unreferenced(db: Database, storage: Storage, shas: Iterable[str]) -> int:
+def remove_unreferenced(db: Database, storage: FileStorage, shas: Iterable[str]) -> int:
     """Remove the files of ``shas`` that no entity or version references any more."""
     removed = 0
     for sha in sorted(shas):
@@ -31,7 +31,7 @@ def remove_unreferenced(db: Database, storage: Storage, shas: Iterable[str]) -> 
     return removed
 
 
-def _remove_one(db: Database, storage: Storage, sha: str) -> int:
+def _remove_one(db: Database, storage: FileStorage, sha: str) -> int:
     with db.sessions() as session, session.begin():
         lock_content(session, sha)
         if repo.sha_in_use(session, sha):
@@ -40,7 +40,7 @@ def _remove_one(db: Database, storage: Storage, sha: str) -> int:
         return int(storage.remove(sha))
 
 
-def sweep(db: Database, storage: Storage, min_age_s: float) -> SweepResult:
+def sweep(db: Database, storage: FileStorage, min_age_s: float) -> SweepResult:
     """Remove files, renditions, metadata rows and temp files that nothing references."""
     with db.read_sessions() as session:
         referenced = repo.referenced_shas(session)
@@ -51,8 +51,8 @@ def sweep(db: Database, storage: Storage, min_age_s: float) -> SweepResult:
             files += _remove_one(db, storage, stored.sha256)
     renditions = 0
     for owner in storage.rendition_owners() - referenced:
-        if not storage.original(owner).exists():
-            renditions += _remove_renditions(storage, owner)
+        if not storage.has_original(owner):
+            renditions += storage.remove_renditions(owner)
     temps = 0
     for temp in storage.stale_temps(min_age_s):
         temp.unlink(missing_ok=True)
@@ -64,13 +64,6 @@ def sweep(db: Database, storage: Storage, min_age_s: float) -> SweepResult:
         temp_files_removed=temps,
         metadata_rows_removed=rows,
     )
-
-
-def _remove_renditions(storage: Storage, sha: str) -> int:
-    paths = list(storage.renditions_dir.glob(f"{sha}.*"))
-    for path in paths:
-        path.unlink(missing_ok=True)
-    return len(paths)
 
 
 def _remove_rows(db: Database, shas: set[str]) -> int:
