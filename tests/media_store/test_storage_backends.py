@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
+from medianest.cli.backup.archive import read_manifest
 from medianest.cli.backup.backup import run_backup
 from medianest.cli.backup.databases import DatabaseRef
 from medianest.cli.backup.layout import Installation
@@ -264,6 +265,34 @@ def test_backup_and_restore_through_the_storage(
             assert hashlib.sha256(restored.read()).hexdigest() == entity["sha256"]
     with pytest.raises(RestoreRefused, match="already holds data"):
         run_restore(target, dest)
+
+
+def test_an_interrupted_backup_resumes_without_copying_again(
+    backend: Backend, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = backend.store
+    for seed in (320, 321):
+        store.media(seed=seed)
+    source = _installation(store.settings.db_url(), store.settings.home, _storage_of(store))
+    dest = tmp_path / "backup"
+    opened = source.storage.open_stored
+    calls = 0
+
+    def interrupted_after_three(name: str) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls > 3:
+            raise KeyboardInterrupt  # Ctrl-C (or a crash) in the middle of the copy
+        return opened(name)
+
+    monkeypatch.setattr(source.storage, "open_stored", interrupted_after_three)
+    with pytest.raises(KeyboardInterrupt):
+        run_backup(source, dest)
+    assert read_manifest(dest) is None  # no manifest: that run is not a backup
+    monkeypatch.setattr(source.storage, "open_stored", opened)
+    resumed = run_backup(source, dest)
+    assert (resumed.copied_files, resumed.skipped_files) == (3, 3)
+    assert len(resumed.manifest.media) == 6
 
 
 def _installation(db_url: str, home: Path, storage: FileStorage) -> Installation:

@@ -109,17 +109,21 @@ def _media(
         else:
             todo.append((name, size, mtime_ns))
     advance = advancer(progress, "media files", sum(size for _, size, _ in todo))
-    for name, _, mtime_ns in todo:
-        try:
-            with inst.storage.open_stored(name) as source:
-                entry = store.put_stream(source, advance)
-        except FileNotFoundError:  # deleted after the database snapshot: not referenced there
-            result.vanished.append(name)
-            continue
-        result.manifest.media[name] = entry
-        index[name] = [entry.size, mtime_ns, entry.sha256]
-        result.copied_files += 1
-        result.copied_bytes += entry.size
+    try:
+        for name, _, mtime_ns in todo:
+            try:
+                with inst.storage.open_stored(name) as source:
+                    entry = store.put_stream(source, advance)
+            except FileNotFoundError:  # deleted after the database snapshot: not referenced
+                result.vanished.append(name)
+                continue
+            result.manifest.media[name] = entry
+            index[name] = [entry.size, mtime_ns, entry.sha256]
+            result.copied_files += 1
+            result.copied_bytes += entry.size
+    except BaseException:  # interrupted: the next run skips what this one copied
+        _save_index(dest, index)
+        raise
     _save_index(dest, {k: index[k] for k in result.manifest.media if k in index})
 
 
