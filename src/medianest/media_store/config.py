@@ -47,7 +47,13 @@ class Settings(CommonSettings):
         if self.storage_url and self.storage_url.startswith("s3://"):
             from medianest.media_store.storage_s3 import S3Storage
 
-            return S3Storage(self.storage_url, self.store_root(), self.s3_part_size_mib)
+            return S3Storage(
+                self.storage_url,
+                self.store_root(),
+                self.s3_part_size_mib,
+                self.s3_presigned_downloads,
+                self.s3_presign_ttl_s,
+            )
         if self.storage_url:
             raise ValueError(
                 f"MEDIA_STORE_STORAGE_URL must be s3://bucket/prefix: {self.storage_url!r}"

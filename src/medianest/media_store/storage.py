@@ -16,10 +16,10 @@ import tempfile
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol
 
 
 class Readable(Protocol):
@@ -42,12 +42,24 @@ class StoredFile:
     age_s: float
 
 
+class RemoteSource(Protocol):
+    """What serving a file from object storage needs from its storage."""
+
+    presigned_downloads: bool
+    presign_ttl_s: int
+
+    def open_range(self, key: str, start: int, end: int) -> Any: ...
+
+    def presigned_url(self, key: str, ttl_s: int, media_type: str, disposition: str) -> str: ...
+
+
 @dataclass(frozen=True)
 class RemoteFile:
     """A file in object storage: served by streaming it (or by a presigned redirect)."""
 
     key: str
     size: int
+    source: RemoteSource = field(compare=False, repr=False)
 
 
 Located = Path | RemoteFile

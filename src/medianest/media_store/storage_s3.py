@@ -48,7 +48,15 @@ def unavailable(exc: Exception) -> ServiceUnavailable:
 
 
 class S3Storage(FileStorage):
-    def __init__(self, url: str, spool: Path, part_size_mib: int = 16) -> None:
+    def __init__(
+        self,
+        url: str,
+        spool: Path,
+        part_size_mib: int = 16,
+        presigned_downloads: bool = False,
+        presign_ttl_s: int = 300,
+    ) -> None:
+        self.presigned_downloads, self.presign_ttl_s = presigned_downloads, presign_ttl_s
         parsed = urlparse(url)
         if parsed.scheme != "s3" or not parsed.netloc:
             raise ValueError(f"not an s3://bucket/prefix URL: {url!r}")
@@ -106,7 +114,7 @@ class S3Storage(FileStorage):
     def locate_original(self, sha256: str) -> Located | None:
         key = self.key(self.relative_path(sha256))
         head = self._head(key)
-        return None if head is None else RemoteFile(key, int(head["ContentLength"]))
+        return None if head is None else RemoteFile(key, int(head["ContentLength"]), self)
 
     def place_original(self, temp: Path, sha256: str) -> None:
         if not self.has_original(sha256):
@@ -132,7 +140,7 @@ class S3Storage(FileStorage):
         for obj in self._list(f"renditions/{sha256}.{kind.value}."):
             ext = str(obj["Key"]).rsplit(".", 1)[-1]
             if ext in EXTENSION_MIME:
-                return RemoteFile(str(obj["Key"]), int(obj["Size"])), EXTENSION_MIME[ext]
+                return RemoteFile(str(obj["Key"]), int(obj["Size"]), self), EXTENSION_MIME[ext]
         return None
 
     def remove_renditions(self, sha256: str) -> int:

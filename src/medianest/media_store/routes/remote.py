@@ -46,12 +46,10 @@ def _stream(body: Any) -> Iterator[bytes]:
 def serve_remote(
     request: Request, remote: RemoteFile, media_type: str, headers: dict[str, str]
 ) -> Response:
-    ctx = request.app.state.store
-    storage = ctx.storage
-    settings = request.app.state.settings
-    if getattr(settings, "s3_presigned_downloads", False):
-        url = storage.presigned_url(
-            remote.key, settings.s3_presign_ttl_s, media_type, headers["Content-Disposition"]
+    source = remote.source
+    if source.presigned_downloads:
+        url = source.presigned_url(
+            remote.key, source.presign_ttl_s, media_type, headers["Content-Disposition"]
         )
         return RedirectResponse(url, status_code=307, headers={"Cache-Control": "no-store"})
     headers = {**headers, "Accept-Ranges": "bytes"}
@@ -66,6 +64,6 @@ def serve_remote(
     headers["Content-Length"] = str(end - start + 1)
     if request.method == "HEAD" or remote.size == 0:
         return Response(status_code=status, headers=headers, media_type=media_type)
-    body = storage.open_range(remote.key, start, end)  # errors here are still a clean 503
+    body = source.open_range(remote.key, start, end)  # errors here are still a clean 503
     return StreamingResponse(_stream(body), status_code=status, headers=headers,
                              media_type=media_type)  # fmt: skip
