@@ -36,7 +36,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     url = settings.db_url()
     await run_in_threadpool(migrate, url)
     db = Database(url)
-    storage = Storage(settings.store_root())
+    storage = settings.open_storage()
     exiftool = ExifTool(settings.exiftool_path, settings.exiftool_timeout_s)
     broadcaster = Broadcaster()
     mqtt = create_mqtt_publisher(
@@ -47,14 +47,15 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.token_verifier = token_verifier_for(settings)
     app.state.read_auth_required = ReadAuthFlag(db, settings.read_auth_cache_s)
     app.state.broadcaster = broadcaster
-    builder = _stream_builder(settings, storage)
+    local = storage if isinstance(storage, Storage) else None  # streams and audit: local only
+    builder = _stream_builder(settings, local) if local is not None else None
     app.state.store = StoreContext(
         storage,
         MediaAnalyzer(exiftool, storage.tmp_dir),
         settings.near_duplicate_distance,
         streams=builder,
     )
-    auditor = AuditRunner(db, storage, settings.audit_interval_h, settings.sweep_min_age_s)
+    auditor = AuditRunner(db, local, settings.audit_interval_h, settings.sweep_min_age_s)
     app.state.auditor = auditor
     await run_in_threadpool(refresh_statistics, db)
     if settings.sweep_on_start:
@@ -69,6 +70,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         exiftool.close()
         if builder is not None:
             builder.close()
+        storage.close()
         if mqtt is not None:
             mqtt.close()
         db.dispose()

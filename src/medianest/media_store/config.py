@@ -9,6 +9,7 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from medianest.common.settings import CommonSettings
+from medianest.media_store.storage import FileStorage, Storage
 
 GIB = 1024**3
 
@@ -44,9 +45,32 @@ class Settings(CommonSettings):
     video_stream_workers: int = Field(default=1, ge=1, le=16)
     video_stream_attempts: int = Field(default=3, ge=1, le=10)
     video_stream_timeout_s: float = Field(default=3600.0, gt=0)
+    # None: files in <data dir>/media_store; s3://bucket/prefix: an S3-compatible bucket
+    storage_url: str | None = None
+    s3_part_size_mib: int = Field(16, ge=5, le=1024)
+    s3_presigned_downloads: bool = False
+    s3_presign_ttl_s: int = Field(300, ge=1, le=7 * 24 * 3600)
 
     def db_url(self) -> str:
         return self.database_url or self.sqlite_url("media_store.db")
 
     def store_root(self) -> Path:
         return self.data_dir("media_store")
+
+    def open_storage(self) -> FileStorage:
+        """The configured file storage (S3 imports boto3 only when used)."""
+        if self.storage_url and self.storage_url.startswith("s3://"):
+            from medianest.media_store.storage_s3 import S3Storage
+
+            return S3Storage(
+                self.storage_url,
+                self.store_root(),
+                self.s3_part_size_mib,
+                self.s3_presigned_downloads,
+                self.s3_presign_ttl_s,
+            )
+        if self.storage_url:
+            raise ValueError(
+                f"MEDIA_STORE_STORAGE_URL must be s3://bucket/prefix: {self.storage_url!r}"
+            )
+        return Storage(self.store_root())

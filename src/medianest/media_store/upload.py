@@ -27,7 +27,7 @@ from medianest.common.errors import (
     PayloadTooLarge,
     UnsupportedMediaType,
 )
-from medianest.media_store.storage import Storage
+from medianest.media_store.storage import FileStorage
 from medianest.media_store.uploaded import UploadedFile
 
 if TYPE_CHECKING:
@@ -77,7 +77,7 @@ class _Part:
 class _FormSink:
     """Callbacks for MultipartParser: collects small fields, streams the file part to disk."""
 
-    def __init__(self, storage: Storage, max_file: int, max_field: int) -> None:
+    def __init__(self, storage: FileStorage, max_file: int, max_field: int) -> None:
         self.storage, self.max_file, self.max_field = storage, max_file, max_field
         self.fields: dict[str, str] = {}
         self.file: UploadedFile | None = None
@@ -192,7 +192,7 @@ def _check_length(request: Request, max_file: int) -> None:
 
 
 async def read_upload_form(
-    request: Request, storage: Storage, max_file: int, max_field: int
+    request: Request, storage: FileStorage, max_file: int, max_field: int
 ) -> UploadForm:
     """Parse a multipart body without holding it in memory; the caller discards the form."""
     parser_boundary = _boundary(request)

@@ -100,29 +100,30 @@ def _media(
     progress: Progress | None,
 ) -> None:
     index = _load_index(dest)
-    todo: list[tuple[str, Path, int, int]] = []
-    for name, path in inst.media_files():
-        try:
-            stat = path.stat()
-        except FileNotFoundError:
-            continue
-        known = _known(name, stat.st_size, stat.st_mtime_ns, index)
+    todo: list[tuple[str, int, int]] = []
+    for name, size, mtime_ns in inst.storage.list_stored():
+        known = _known(name, size, mtime_ns, index)
         if known is not None and store.has(known):
             result.manifest.media[name] = known
             result.skipped_files += 1
         else:
-            todo.append((name, path, stat.st_size, stat.st_mtime_ns))
-    advance = advancer(progress, "media files", sum(size for _, _, size, _ in todo))
-    for name, path, _, mtime_ns in todo:
-        try:
-            entry = store.put_file(path, advance)
-        except FileNotFoundError:  # deleted after the database snapshot: not referenced there
-            result.vanished.append(name)
-            continue
-        result.manifest.media[name] = entry
-        index[name] = [entry.size, mtime_ns, entry.sha256]
-        result.copied_files += 1
-        result.copied_bytes += entry.size
+            todo.append((name, size, mtime_ns))
+    advance = advancer(progress, "media files", sum(size for _, size, _ in todo))
+    try:
+        for name, _, mtime_ns in todo:
+            try:
+                with inst.storage.open_stored(name) as source:
+                    entry = store.put_stream(source, advance)
+            except FileNotFoundError:  # deleted after the database snapshot: not referenced
+                result.vanished.append(name)
+                continue
+            result.manifest.media[name] = entry
+            index[name] = [entry.size, mtime_ns, entry.sha256]
+            result.copied_files += 1
+            result.copied_bytes += entry.size
+    except BaseException:  # interrupted: the next run skips what this one copied
+        _save_index(dest, index)
+        raise
     _save_index(dest, {k: index[k] for k in result.manifest.media if k in index})
 
 

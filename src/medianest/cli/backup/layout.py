@@ -12,6 +12,7 @@ from medianest.cli.backup.databases import DatabaseRef
 from medianest.common.settings import CommonSettings
 from medianest.inference.config import Settings as InferenceSettings
 from medianest.media_store.config import Settings as StoreSettings
+from medianest.media_store.storage import FileStorage
 
 SQLITE_SUFFIXES = ("", "-wal", "-shm", "-journal")
 
@@ -25,6 +26,7 @@ class Installation:
     qdrant_url: str | None
     urls: dict[str, str]
     max_attempts: int
+    storage: FileStorage  # the store's originals and renditions: a folder or a bucket
 
     def database(self, service: str) -> DatabaseRef:
         return next(ref for ref in self.databases if ref.service == service)
@@ -50,13 +52,6 @@ class Installation:
                     continue
                 yield path.relative_to(self.home).as_posix(), path
 
-    def media_files(self) -> Iterator[tuple[str, Path]]:
-        """Originals and renditions (names relative to the store's folder)."""
-        for sub, pattern in (("files", "*/*/*"), ("renditions", "*")):
-            for path in sorted((self.store_root / sub).glob(pattern)):
-                if path.is_file() and not path.name.endswith((".part", ".rendition")):
-                    yield path.relative_to(self.store_root).as_posix(), path
-
 
 def from_environment() -> Installation:
     auth, store, inference = AuthSettings(), StoreSettings(), InferenceSettings()
@@ -81,4 +76,5 @@ def from_environment() -> Installation:
             "inference": inference.inference_url,
         },
         max_attempts=inference.max_attempts,
+        storage=store.open_storage(),
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from medianest.cli.backup import databases
 from medianest.cli.backup.archive import Entry, Manifest, ObjectStore, read_manifest
 from medianest.cli.backup.backup import advancer
 from medianest.cli.backup.layout import SQLITE_SUFFIXES, Installation
+from medianest.media_store.storage import Readable
 
 
 class RestoreRefused(RuntimeError):
@@ -74,8 +76,8 @@ def check_target(inst: Installation, manifest: Manifest, force: bool) -> None:
     if force:
         return
     in_use = [ref.describe() for ref in inst.databases if not databases.is_empty(ref)]
-    if any((inst.store_root / "files").glob("*")):
-        in_use.append(str(inst.store_root / "files"))
+    if next(inst.storage.list_stored(), None) is not None:
+        in_use.append("the media files")
     if in_use:
         raise RestoreRefused(
             "the target already holds data (use --force to replace it): " + ", ".join(in_use)
@@ -113,17 +115,33 @@ def run_restore(
         _restore_database(ref, manifest, store)
     advance = advancer(progress, "restoring media", sum(e.size for e in manifest.media.values()))
     for name, entry in manifest.media.items():
-        store.copy_out(entry, inst.store_root / name, advance)
+        with store.path(entry.sha256).open("rb") as source:  # verified above
+            inst.storage.put_stored(name, _Counting(source, advance))
         result.files += 1
         result.bytes += entry.size
     result.vector_jobs = _vectors(inst, manifest)
     return result
 
 
+class _Counting:
+    """A reader that reports the bytes read (for the progress bar)."""
+
+    def __init__(self, source: Readable, advance: Callable[[int], None] | None) -> None:
+        self.source, self.advance = source, advance
+
+    def read(self, size: int = -1, /) -> bytes:
+        data = self.source.read(size)
+        if self.advance is not None:
+            self.advance(len(data))
+        return data
+
+
 def _clear(inst: Installation) -> None:
     """Remove what the restore replaces (the target passed check_target)."""
-    for sub in ("files", "renditions", "tmp"):
-        shutil.rmtree(inst.store_root / sub, ignore_errors=True)
+    for name, _, _ in list(inst.storage.list_stored()):
+        inst.storage.delete_stored(name)
+    shutil.rmtree(inst.storage.tmp_dir, ignore_errors=True)  # upload leftovers
+    inst.storage.tmp_dir.mkdir(parents=True, exist_ok=True)
     if not inst.qdrant_url:
         shutil.rmtree(inst.vectors_dir, ignore_errors=True)
     for ref in inst.databases:
@@ -146,6 +164,8 @@ def _restore_database(ref: databases.DatabaseRef, manifest: Manifest, store: Obj
 
 def _vectors(inst: Installation, manifest: Manifest) -> int:
     if manifest.vectors.get("mode") != "recomputed" or inst.qdrant_url:
+        return 0
+    if not any(ref.service == "inference" for ref in inst.databases):
         return 0
     from medianest.common.db import Database
     from medianest.inference.db import transaction

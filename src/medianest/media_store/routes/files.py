@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path as PathType
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -18,6 +19,7 @@ from medianest.common.openapi import errors
 from medianest.common.security import StoreRead
 from medianest.contracts.ids import MAX_ID
 from medianest.media_store.routes.deps import Ctx, ReadSession
+from medianest.media_store.routes.remote import serve_remote
 from medianest.media_store.service import files
 from medianest.media_store.service.context import StoreContext
 from medianest.media_store.service.files import FileTarget
@@ -40,7 +42,8 @@ FILE_RESPONSES: dict[int | str, dict[str, Any]] = {
     },
     206: {"description": "the requested byte range"},
     304: {"description": "not modified (If-None-Match)"},
-    **errors(400, 404, 416),
+    307: {"description": "redirect to a presigned URL (S3 storage with presigned downloads)"},
+    **errors(400, 404, 416, 503),
 }
 FILE_RESPONSES[400]["description"] = "malformed Range header"
 FILE_RESPONSES[416]["description"] = "range not satisfiable"
@@ -112,6 +115,8 @@ def serve(
     headers["Content-Disposition"] = content_disposition(
         "attachment" if download else "inline", target.filename
     )
+    if not isinstance(target.path, PathType):  # an object in a bucket
+        return serve_remote(request, target.path, target.media_type, headers)
     return SafeFileResponse(target.path, media_type=target.media_type, headers=headers)
 
 

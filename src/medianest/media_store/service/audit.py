@@ -42,7 +42,7 @@ from medianest.media_store.schemas import (
     FindingKind,
 )
 from medianest.media_store.service.ingest import lock_content
-from medianest.media_store.storage import Storage
+from medianest.media_store.storage import FileStorage, Storage
 from medianest.media_store.uploaded import UploadedFile
 
 log = logging.getLogger("medianest.media_store.audit")
@@ -138,7 +138,7 @@ def check_servable(session: Session, sha256: str, entity_id: int) -> None:
 
 
 def repair_on_upload(
-    session: Session, read_session: Session, storage: Storage, upload: UploadedFile
+    session: Session, read_session: Session, storage: FileStorage, upload: UploadedFile
 ) -> bool:
     """If ``upload`` is content marked bad, put the verified bytes in place and clear the mark.
 
@@ -150,18 +150,20 @@ def repair_on_upload(
     lock_content(session, upload.sha256)
     if audit_repo.integrity_mark(session, upload.sha256) is None:
         return False
-    storage.original(upload.sha256).unlink(missing_ok=True)
+    if isinstance(storage, Storage):  # marks exist only where the audit runs: local files
+        storage.original(upload.sha256).unlink(missing_ok=True)
     storage.place_original(upload.path, upload.sha256)
     audit_repo.clear_marks(session, [upload.sha256])
     log.warning("content repaired by an upload of the same bytes", extra={"sha256": upload.sha256})
     return True
 
 
-def forget_damage(session: Session, storage: Storage, sha256: str) -> None:
+def forget_damage(session: Session, storage: FileStorage, sha256: str) -> None:
     """Before verified bytes of ``sha256`` are stored (content lock held): drop a damaged copy,
     so the new bytes take its place instead of being discarded as "already stored"."""
     if audit_repo.integrity_mark(session, sha256) is not None:
-        storage.original(sha256).unlink(missing_ok=True)
+        if isinstance(storage, Storage):
+            storage.original(sha256).unlink(missing_ok=True)
         audit_repo.clear_marks(session, [sha256])
 
 
@@ -180,17 +182,22 @@ class AuditRunner:
     """Starts audits (on demand and on schedule) and runs them in background threads."""
 
     def __init__(
-        self, db: Database, storage: Storage, interval_h: float, orphan_min_age_s: float
+        self, db: Database, storage: Storage | None, interval_h: float, orphan_min_age_s: float
     ) -> None:
         self.db = db
-        self.storage = storage
+        self.storage = storage  # None: files are not on a local disk (S3): no audit yet
         self.interval_s = interval_h * 3600
         self.orphan_min_age_s = orphan_min_age_s
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
+    def _local(self) -> Storage:
+        if self.storage is None:
+            raise Conflict("the integrity audit reads local files; it is not available on S3 yet")
+        return self.storage
+
     def start(self) -> None:
-        if self.interval_s > 0:
+        if self.interval_s > 0 and self.storage is not None:
             self._spawn(self._schedule_loop, "audit-schedule")
 
     def close(self, timeout: float = 30.0) -> None:
@@ -200,6 +207,7 @@ class AuditRunner:
 
     def request(self, trigger: AuditTrigger, user_id: int | None) -> AuditRunRead:
         """Create a run and start it; Conflict when one is already active."""
+        self._local()
         with self.db.sessions() as session, session.begin():
             run = self._create(session, trigger, user_id)
             read = to_read(session, run)
@@ -274,11 +282,11 @@ class AuditRunner:
     def _scan(self) -> _Scan:
         with self.db.read_sessions() as session:
             content = audit_repo.referenced_content(session)
-        on_disk = {f.sha256: f for f in self.storage.originals()}
+        on_disk = {f.sha256: f for f in self._local().originals()}
         orphans = {
             sha: f.path
             for sha, f in on_disk.items()
-            if sha not in content and f.age_s >= self.orphan_min_age_s
+            if f.path is not None and sha not in content and f.age_s >= self.orphan_min_age_s
         }
         to_hash = sorted(sha for sha in content if sha in on_disk)
         missing = sorted(sha for sha in content if sha not in on_disk)
@@ -296,7 +304,7 @@ class AuditRunner:
         files = done_bytes = 0
         last_report = time.monotonic()
         for sha in scan.to_hash:
-            path = self.storage.original(sha)
+            path = self._local().original(sha)
             try:
                 actual = sha256_of(path, self._stop)
             except FileNotFoundError:
@@ -337,11 +345,11 @@ class AuditRunner:
             )
 
     def _exists(self, sha: str) -> bool:
-        return self.storage.original(sha).exists()
+        return self._local().original(sha).exists()
 
     def _still_corrupt(self, sha: str) -> bool:
         try:
-            return sha256_of(self.storage.original(sha), self._stop) != sha
+            return sha256_of(self._local().original(sha), self._stop) != sha
         except FileNotFoundError:
             return False  # gone meanwhile: the missing check decides
 
@@ -353,7 +361,7 @@ class AuditRunner:
         corrupt: dict[str, str],
         orphans: dict[str, Path],
     ) -> list[AuditFinding]:
-        rel = self.storage.relative_path
+        rel = self._local().relative_path
         rows = [
             AuditFinding(
                 run_id=run_id, kind=FindingKind.missing.value, sha256=s, path=rel(s),
@@ -372,7 +380,7 @@ class AuditRunner:
         rows += [
             AuditFinding(
                 run_id=run_id, kind=FindingKind.orphan.value, sha256=s[:255],
-                path=str(p.relative_to(self.storage.root))[:255], size=_size(p), entity_ids="[]",
+                path=str(p.relative_to(self._local().root))[:255], size=_size(p), entity_ids="[]",
             )
             for s, p in orphans.items()
         ]  # fmt: skip

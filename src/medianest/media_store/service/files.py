@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -15,12 +14,12 @@ from medianest.media_store.schemas import content_token
 from medianest.media_store.service.audit import check_servable
 from medianest.media_store.service.context import StoreContext
 from medianest.media_store.service.entities import require
-from medianest.media_store.storage import Rendition
+from medianest.media_store.storage import Located, Rendition
 
 
 @dataclass(frozen=True)
 class FileTarget:
-    path: Path
+    path: Located  # a local file, or an object in a bucket
     media_type: str
     etag: str
     filename: str
@@ -43,8 +42,8 @@ def original(
     session: Session, ctx: StoreContext, entity_id: int, version: int | None
 ) -> FileTarget:
     row = _row(session, entity_id, version)
-    path = ctx.storage.original(row.sha256)
-    if not path.exists():
+    path = ctx.storage.locate_original(row.sha256)
+    if path is None:
         raise NotFound(f"the file of entity {entity_id} is missing")
     check_servable(session, row.sha256, entity_id)
     name = row.original_filename or f"{entity_id}.{row.extension or 'bin'}"
@@ -55,7 +54,7 @@ def rendition(
     session: Session, ctx: StoreContext, entity_id: int, kind: Rendition, version: int | None
 ) -> FileTarget:
     row = _row(session, entity_id, version)
-    found = ctx.storage.rendition(row.sha256, kind)
+    found = ctx.storage.locate_rendition(row.sha256, kind)
     if found is None:
         raise NotFound(f"entity {entity_id} has no {kind.name}")
     path, mime = found

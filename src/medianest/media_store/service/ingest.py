@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import io
 import json
@@ -19,7 +20,7 @@ from medianest.media_store.media.phash import phash
 from medianest.media_store.media.placeholder import thumbhash_of
 from medianest.media_store.models import MediaFile
 from medianest.media_store.service.context import StoreContext
-from medianest.media_store.storage import Rendition, Storage
+from medianest.media_store.storage import FileStorage, Rendition
 from medianest.media_store.uploaded import UploadedFile
 
 
@@ -45,7 +46,7 @@ def lock_content(session: Session, sha256: str) -> None:
 
 
 def store_content(
-    session: Session, storage: Storage, upload: UploadedFile, info: MediaInfo
+    session: Session, storage: FileStorage, upload: UploadedFile, info: MediaInfo
 ) -> None:
     """Put the original and renditions in place and record what we know about the content.
 
@@ -53,13 +54,18 @@ def store_content(
     content lock, an original that was not there before belongs to no other row.
     """
     lock_content(session, upload.sha256)
-    placed = not storage.original(upload.sha256).exists()
+    placed = not storage.has_original(upload.sha256)
     try:
         storage.place_original(upload.path, upload.sha256)
         storage.write_rendition(
             upload.sha256, Rendition.thumbnail, info.thumbnail, info.thumbnail_mime
         )
         storage.write_rendition(upload.sha256, Rendition.preview, info.preview, info.preview_mime)
+    except ServiceUnavailable:  # the bucket went away: drop what this call put there, if we can
+        if placed:
+            with contextlib.suppress(Exception):
+                storage.remove(upload.sha256)
+        raise
     except OSError as exc:
         if placed:
             storage.remove(upload.sha256)
@@ -80,7 +86,7 @@ def store_content(
         )
 
 
-def content_fields(storage: Storage, upload: UploadedFile, info: MediaInfo) -> dict[str, Any]:
+def content_fields(storage: FileStorage, upload: UploadedFile, info: MediaInfo) -> dict[str, Any]:
     """The entity columns that come from the file."""
     return {
         "file_size": upload.size,

@@ -14,16 +14,17 @@ from collections.abc import Iterable
 from sqlalchemy.orm import Session
 
 from medianest.common.db import Database
+from medianest.common.errors import Conflict
 from medianest.media_store import repository as repo
 from medianest.media_store.media.placeholder import thumbhash_of
 from medianest.media_store.schemas import SweepResult, ThumbhashBackfill
 from medianest.media_store.service.ingest import lock_content
-from medianest.media_store.storage import Rendition, Storage
+from medianest.media_store.storage import FileStorage, Rendition, Storage
 
 log = logging.getLogger("medianest.media_store.maintenance")
 
 
-def remove_unreferenced(db: Database, storage: Storage, shas: Iterable[str]) -> int:
+def remove_unreferenced(db: Database, storage: FileStorage, shas: Iterable[str]) -> int:
     """Remove the files of ``shas`` that no entity or version references any more."""
     removed = 0
     for sha in sorted(shas):
@@ -34,7 +35,7 @@ def remove_unreferenced(db: Database, storage: Storage, shas: Iterable[str]) -> 
     return removed
 
 
-def _remove_one(db: Database, storage: Storage, sha: str) -> int:
+def _remove_one(db: Database, storage: FileStorage, sha: str) -> int:
     with db.sessions() as session, session.begin():
         lock_content(session, sha)
         if repo.sha_in_use(session, sha):
@@ -43,7 +44,7 @@ def _remove_one(db: Database, storage: Storage, sha: str) -> int:
         return int(storage.remove(sha))
 
 
-def sweep(db: Database, storage: Storage, min_age_s: float) -> SweepResult:
+def sweep(db: Database, storage: FileStorage, min_age_s: float) -> SweepResult:
     """Remove files, renditions, metadata rows and temp files that nothing references."""
     with db.read_sessions() as session:
         referenced = repo.referenced_shas(session)
@@ -54,12 +55,13 @@ def sweep(db: Database, storage: Storage, min_age_s: float) -> SweepResult:
             files += _remove_one(db, storage, stored.sha256)
     renditions = 0
     for owner in storage.rendition_owners() - referenced:
-        if not storage.original(owner).exists():
-            renditions += _remove_renditions(storage, owner)
-    for owner in storage.stream_owners() - referenced:  # counted with the renditions
-        if not storage.original(owner).exists():
-            storage.remove_stream(owner)
-            renditions += 1
+        if not storage.has_original(owner):
+            renditions += storage.remove_renditions(owner)
+    if isinstance(storage, Storage):  # video streams live on the local disk only
+        for owner in storage.stream_owners() - referenced:  # counted with the renditions
+            if not storage.has_original(owner):
+                storage.remove_stream(owner)
+                renditions += 1
     temps = 0
     for temp in storage.stale_temps(min_age_s):
         temp.unlink(missing_ok=True)
@@ -71,13 +73,6 @@ def sweep(db: Database, storage: Storage, min_age_s: float) -> SweepResult:
         temp_files_removed=temps,
         metadata_rows_removed=rows,
     )
-
-
-def _remove_renditions(storage: Storage, sha: str) -> int:
-    paths = list(storage.renditions_dir.glob(f"{sha}.*"))
-    for path in paths:
-        path.unlink(missing_ok=True)
-    return len(paths)
 
 
 def _remove_rows(db: Database, shas: set[str]) -> int:
@@ -100,9 +95,11 @@ def refresh_statistics(db: Database) -> None:
 
 
 def backfill_thumbhashes(
-    session: Session, storage: Storage, after_id: int, limit: int
+    session: Session, storage: FileStorage, after_id: int, limit: int
 ) -> ThumbhashBackfill:
     """Compute the missing placeholders of one batch from the stored thumbnails."""
+    if not isinstance(storage, Storage):
+        raise Conflict("the placeholder backfill reads local thumbnails; not available on S3 yet")
     rows = repo.without_thumbhash(session, after_id, limit)
     updated = 0
     for entity_id, sha256 in rows:

@@ -12,9 +12,10 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from medianest.common.errors import Conflict
 from medianest.media_store import audit_repository as audit_repo
 from medianest.media_store.schemas import StorageReport, Usage
-from medianest.media_store.storage import Storage
+from medianest.media_store.storage import FileStorage, Storage
 
 STREAMS_DIR = "streams"  # where HLS renditions go, once video streaming exists
 
@@ -33,14 +34,18 @@ def _folder(folder: Path) -> Usage:
     return _usage(folder.rglob("*")) if folder.is_dir() else Usage()
 
 
-def report(session: Session, storage: Storage) -> StorageReport:
+def report(session: Session, storage: FileStorage) -> StorageReport:
+    if not isinstance(storage, Storage):
+        raise Conflict("the storage report reads local folders; not available on S3 yet")
     content = audit_repo.referenced_content(session)
     live, trash, old = Usage(), Usage(), Usage()
     for item in content.values():
         target = live if item.live else trash if item.current else old
         target.files += 1
         target.bytes += item.size
-    unreferenced = _usage(f.path for f in storage.originals() if f.sha256 not in content)
+    unreferenced = _usage(
+        f.path for f in storage.originals() if f.path is not None and f.sha256 not in content
+    )
     parts = {
         "originals": live,
         "trash": trash,

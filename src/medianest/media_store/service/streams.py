@@ -18,6 +18,7 @@ from medianest.media_store import repository as repo
 from medianest.media_store.schemas import EntityRead
 from medianest.media_store.service.context import StoreContext
 from medianest.media_store.service.entities import require
+from medianest.media_store.storage import Storage
 from medianest.media_store.streams import StreamBuilder, StreamState
 
 
@@ -48,7 +49,7 @@ def locate(session: Session, ctx: StoreContext, entity_id: int) -> StreamTarget:
         return StreamTarget(builder.folder(sha), sha, entity_id)
     if state is StreamState.failed:
         raise Unprocessable(f"this video cannot be streamed: {builder.failure(sha)}")
-    original = ctx.storage.original(sha)
+    original = _local(ctx).original(sha)
     if not original.exists():
         raise NotFound(f"the file of entity {entity_id} is missing")
     if not builder.request(sha, lambda: original):
@@ -61,7 +62,8 @@ def after_upload(ctx: StoreContext, read: EntityRead) -> None:
     if ctx.streams is None or read.type != "video" or not read.sha256:
         return
     sha = read.sha256
-    ctx.streams.request(sha, lambda: ctx.storage.original(sha))
+    storage = _local(ctx)
+    ctx.streams.request(sha, lambda: storage.original(sha))
 
 
 def drop_replaced(db: Database, ctx: StoreContext, entity_id: int) -> None:
@@ -73,5 +75,15 @@ def drop_replaced(db: Database, ctx: StoreContext, entity_id: int) -> None:
             for sha in repo.shas_of(session, [entity_id])
             if not repo.sha_is_current(session, sha)
         ]
+    storage = ctx.storage
+    if not isinstance(storage, Storage):  # no streams off the local disk
+        return
     for sha in stale:
-        ctx.storage.remove_stream(sha)
+        storage.remove_stream(sha)
+
+
+def _local(ctx: StoreContext) -> Storage:
+    """Streams are made from, and kept on, the local disk (the builder is off on S3)."""
+    if not isinstance(ctx.storage, Storage):
+        raise NotFound("video streaming needs the local file storage")
+    return ctx.storage

@@ -77,5 +77,5 @@ def _check_content(session: Session, ctx: StoreContext, entity_id: int, row: Ent
         other = repo.by_md5(session, row.md5)
         if other is not None and other.id != entity_id:
             raise Conflict(f"that version's content is now stored as entity {other.id}")
-    if row.sha256 and not ctx.storage.original(row.sha256).exists():
+    if row.sha256 and not ctx.storage.has_original(row.sha256):
         raise Conflict("that version's file is no longer stored")
