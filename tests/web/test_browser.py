@@ -368,3 +368,37 @@ def test_search_by_a_label_finds_the_photo(
     expect(dialog.get_by_role("link", name=labels[0])).to_be_visible()
     dialog.get_by_role("link", name="More like this").click()
     expect(page.get_by_role("heading", name="More like labelled.jpg")).to_be_visible()
+
+
+def test_thumbnails_load_when_reading_needs_a_login(
+    browser: Any, web_system: WebSystem, context: Any, shots: Path, request: Any
+) -> None:
+    page = context.new_page()
+    page.goto("/admin")
+    switch = page.get_by_label("Require login to view photos")
+    switch.check()
+    expect(switch).to_be_checked()
+    page.close()
+    anonymous = httpx.get(f"{web_system.web_url}/api/store/timeline/buckets")
+    try:
+        assert anonymous.status_code == 401, anonymous.text
+        # a fresh browser cache: every thumbnail comes from the server, with the session cookie
+        ctx = browser.new_context(
+            base_url=web_system.web_url, storage_state=context.storage_state()
+        )
+        try:
+            tab = ctx.new_page()
+            tab.goto("/")
+            thumb = tab.get_by_role("img", name="walk-0.jpg")
+            expect(thumb).to_be_visible()
+            tab.wait_for_function(
+                "img => img.complete && img.naturalWidth > 0", arg=thumb.element_handle()
+            )
+        except BaseException:
+            save_screenshots(ctx, shots, request.node.name)
+            raise
+        finally:
+            ctx.close()
+    finally:
+        with web_system.api("media_store") as api:
+            api.put("/admin/config/read-auth", json={"enabled": False}).raise_for_status()

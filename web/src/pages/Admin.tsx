@@ -150,8 +150,9 @@ function Settings() {
     void store.GET("/health", {}).then(({ data }) => setFree(data?.free_disk_bytes ?? null));
   }, []);
   async function toggle(enabled: boolean) {
+    setReadAuth(enabled); // shown at once, then what the store says
     const { data } = await store.PUT("/admin/config/read-auth", { body: { enabled } });
-    if (data) setReadAuth(data.read_auth_enabled);
+    setReadAuth(data ? data.read_auth_enabled : !enabled);
   }
   return (
     <section aria-labelledby="settings-h" className="card">
