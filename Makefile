@@ -59,13 +59,14 @@ lock: install
 	{ sed -n '1,2p' requirements.lock; $(PY) -m pip freeze --exclude-editable; } > requirements.lock.new
 	mv requirements.lock.new requirements.lock
 
-bench: install system-deps services
+bench: install system-deps test-deps services web
 	$(PY) bench/auth.py
 	$(PY) bench/ingest.py
 	$(PY) bench/job_queue.py
 	$(PY) bench/inference.py
 	$(PY) bench/vector_search.py
 	$(PY) bench/web_timeline.py
+	$(PY) bench/web_browser.py
 
 fuzz: install
 	MEDIANEST_FUZZ_EXAMPLES=200 $(PY) -m pytest -q tests/fuzz
