@@ -402,3 +402,15 @@ def test_thumbnails_load_when_reading_needs_a_login(
     finally:
         with web_system.api("media_store") as api:
             api.put("/admin/config/read-auth", json={"enabled": False}).raise_for_status()
+
+
+def test_a_folder_chosen_with_upload_folder_is_uploaded(page: Any, tmp_path: Path) -> None:
+    folder = tmp_path / "Trip"
+    (folder / "day 2").mkdir(parents=True)
+    (folder / "first.jpg").write_bytes(jpeg(640, 480, seed=110))
+    (folder / "day 2" / "second.jpg").write_bytes(jpeg(480, 640, seed=111))
+    page.goto("/")
+    page.get_by_label("Upload folder").set_input_files(folder)
+    expect(page.get_by_text("Uploads finished (2)")).to_be_visible()
+    expect(page.get_by_role("img", name="first.jpg")).to_be_visible()
+    expect(page.get_by_role("img", name="second.jpg")).to_be_visible()
