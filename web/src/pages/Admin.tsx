@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useState, type FormEvent } from "react";
-import { PERMISSIONS, auth, errorText, inference, optionalJson, store, type Job, type Permission, type Stats, type User } from "../api/client";
+import { PERMISSIONS, auth, errorText, inference, store, type Job, type Permission, type Stats, type User } from "../api/client";
+import type { components } from "../api/generated/store";
 import { bytes } from "../lib/format";
 
 const PERMISSION_TEXT: Record<Permission, string> = {
@@ -140,19 +141,32 @@ function Jobs() {
   );
 }
 
+type Storage = components["schemas"]["StorageUsage"];
+
 function Settings() {
   const [readAuth, setReadAuth] = useState<boolean | null>(null);
-  const [free, setFree] = useState<number | null>(null);
-  const [used, setUsed] = useState<{ originals_bytes?: number; renditions_bytes?: number; items?: number } | null>(null);
+  const [storage, setStorage] = useState<Storage | null>(null);
+  const [backfill, setBackfill] = useState<string | null>(null);
   useEffect(() => {
-    optionalJson<typeof used>("/api/store/admin/storage").then(setUsed).catch(() => setUsed(null));
     void store.GET("/admin/config", {}).then(({ data }) => setReadAuth(data?.read_auth_enabled ?? null));
-    void store.GET("/health", {}).then(({ data }) => setFree(data?.free_disk_bytes ?? null));
+    void store.GET("/admin/storage", {}).then(({ data }) => setStorage(data ?? null));
   }, []);
   async function toggle(enabled: boolean) {
     setReadAuth(enabled); // shown at once, then what the store says
     const { data } = await store.PUT("/admin/config/read-auth", { body: { enabled } });
     setReadAuth(data ? data.read_auth_enabled : !enabled);
+  }
+  async function placeholders() {
+    let after = 0;
+    let updated = 0;
+    for (;;) {
+      setBackfill(`Computing placeholders… ${updated} so far`);
+      const { data } = await store.POST("/admin/thumbhash", { params: { query: { after_id: after, limit: 500 } } });
+      if (!data) return setBackfill("The placeholders could not be computed.");
+      updated += data.updated;
+      if (data.done) return setBackfill(`Placeholders computed for ${updated} older items.`);
+      after = data.next_after_id ?? after;
+    }
   }
   return (
     <section aria-labelledby="settings-h" className="card">
@@ -161,14 +175,24 @@ function Settings() {
         <input type="checkbox" checked={!!readAuth} disabled={readAuth === null} onChange={(e) => void toggle(e.target.checked)} />
         Require login to view photos
       </label>
-      {used && (
-        <p>
-          Storage used: {bytes((used.originals_bytes ?? 0) + (used.renditions_bytes ?? 0))}
-          {used.items != null && ` for ${used.items} items`}
-          {used.renditions_bytes != null && ` (${bytes(used.renditions_bytes)} of thumbnails and previews)`}
-        </p>
+      {storage && (
+        <>
+          <ul className="stats">
+            <li><strong>{storage.items}</strong> photos and videos</li>
+            <li><strong>{storage.trashed_items}</strong> in the trash</li>
+            <li><strong>{storage.collections}</strong> albums</li>
+          </ul>
+          <p>
+            Storage used: {bytes(storage.originals_bytes + storage.renditions_bytes)} ({bytes(storage.originals_bytes)} originals
+            in {storage.stored_files} files, {bytes(storage.renditions_bytes)} thumbnails and previews)
+          </p>
+          <p className="muted">Disk: {bytes(storage.free_disk_bytes)} free of {bytes(storage.total_disk_bytes)}</p>
+        </>
       )}
-      <p className="muted">Free disk space: {free != null ? bytes(free) : "—"}</p>
+      <p>
+        <button type="button" onClick={() => void placeholders()}>Compute placeholders for older photos</button>{" "}
+        {backfill && <span role="status">{backfill}</span>}
+      </p>
     </section>
   );
 }
