@@ -58,7 +58,7 @@ function Users() {
                 <th scope="row">{u.username}{u.is_admin && <span className="tag">admin</span>}</th>
                 {PERMISSIONS.map((p) => (
                   <td key={p}>
-                    <input type="checkbox" aria-label={`${u.username}: ${PERMISSION_TEXT[p]}`} checked={u.permissions.includes(p)} disabled={u.is_admin}
+                    <input type="checkbox" aria-label={`${u.username}: ${PERMISSION_TEXT[p]}`} checked={u.is_admin || u.permissions.includes(p)} disabled={u.is_admin}
                       onChange={(e) => void update(u, { permissions: e.target.checked ? [...u.permissions, p] as Permission[] : u.permissions.filter((x) => x !== p) as Permission[] })} />
                   </td>
                 ))}
