@@ -68,7 +68,7 @@ lock: install
 
 # Every script records its figures (each against a baseline measured in the same run) into
 # bench/results/latest.json; the last line prints them as one table. Not part of `make test`.
-bench: install system-deps services
+bench: install system-deps test-deps services web
 	$(PY) bench/report.py --reset
 	$(PY) bench/auth.py
 	$(PY) bench/ingest.py
@@ -79,6 +79,7 @@ bench: install system-deps services
 	$(PY) bench/near_duplicates.py
 	$(PY) bench/people.py
 	$(PY) bench/web_timeline.py
+	$(PY) bench/web_browser.py
 	$(PY) bench/report.py
 
 fuzz: install

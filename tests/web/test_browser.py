@@ -259,6 +259,9 @@ def test_admin_creates_a_user_disables_it_and_sees_the_job_queue(
     expect(page.get_by_role("heading", name="Analysis jobs")).to_be_visible()
     expect(page.get_by_text("completed")).to_be_visible()
     expect(page.get_by_label("Require login to view photos")).not_to_be_checked()
+    expect(page.get_by_text("Storage used:")).to_be_visible()
+    page.get_by_role("button", name="Compute placeholders for older photos").click()
+    expect(page.get_by_text("Placeholders computed for")).to_be_visible()
 
 
 def test_people_page_says_when_people_are_not_available(page: Any) -> None:
@@ -272,6 +275,7 @@ def test_people_page_says_when_people_are_not_available(page: Any) -> None:
 def test_phone_sized_screen_shows_the_timeline_the_viewer_and_admin(
     browser: Any, web_system: WebSystem, context: Any, shots: Path, request: Any
 ) -> None:
+    web_system.upload("pocket.jpg", jpeg(480, 640, seed=120))
     ctx = browser.new_context(
         base_url=web_system.web_url,
         viewport={"width": 390, "height": 844},
@@ -281,8 +285,8 @@ def test_phone_sized_screen_shows_the_timeline_the_viewer_and_admin(
     try:
         page = ctx.new_page()
         page.goto("/")
-        expect(page.get_by_role("img", name="walk-0.jpg")).to_be_visible()
-        _open_viewer(page, "walk-0.jpg")
+        expect(page.get_by_role("img", name="pocket.jpg")).to_be_visible()
+        _open_viewer(page, "pocket.jpg")
         page.keyboard.press("Escape")
         for path in ("/", "/admin", "/albums", "/duplicates"):
             page.goto(path)
@@ -368,3 +372,50 @@ def test_search_by_a_label_finds_the_photo(
     expect(dialog.get_by_role("link", name=labels[0])).to_be_visible()
     dialog.get_by_role("link", name="More like this").click()
     expect(page.get_by_role("heading", name="More like labelled.jpg")).to_be_visible()
+
+
+def test_thumbnails_load_when_reading_needs_a_login(
+    browser: Any, web_system: WebSystem, context: Any, shots: Path, request: Any
+) -> None:
+    web_system.upload("private.jpg", jpeg(640, 480, seed=130))
+    page = context.new_page()
+    page.goto("/admin")
+    switch = page.get_by_label("Require login to view photos")
+    switch.check()
+    expect(switch).to_be_checked()
+    page.close()
+    anonymous = httpx.get(f"{web_system.web_url}/api/store/timeline/buckets")
+    try:
+        assert anonymous.status_code == 401, anonymous.text
+        # a fresh browser cache: every thumbnail comes from the server, with the session cookie
+        ctx = browser.new_context(
+            base_url=web_system.web_url, storage_state=context.storage_state()
+        )
+        try:
+            tab = ctx.new_page()
+            tab.goto("/")
+            thumb = tab.get_by_role("img", name="private.jpg")
+            expect(thumb).to_be_visible()
+            tab.wait_for_function(
+                "img => img.complete && img.naturalWidth > 0", arg=thumb.element_handle()
+            )
+        except BaseException:
+            save_screenshots(ctx, shots, request.node.name)
+            raise
+        finally:
+            ctx.close()
+    finally:
+        with web_system.api("media_store") as api:
+            api.put("/admin/config/read-auth", json={"enabled": False}).raise_for_status()
+
+
+def test_a_folder_chosen_with_upload_folder_is_uploaded(page: Any, tmp_path: Path) -> None:
+    folder = tmp_path / "Trip"
+    (folder / "day 2").mkdir(parents=True)
+    (folder / "first.jpg").write_bytes(jpeg(640, 480, seed=110))
+    (folder / "day 2" / "second.jpg").write_bytes(jpeg(480, 640, seed=111))
+    page.goto("/")
+    page.get_by_label("Upload folder").set_input_files(folder)
+    expect(page.get_by_text("Uploads finished (2)")).to_be_visible()
+    expect(page.get_by_role("img", name="first.jpg")).to_be_visible()
+    expect(page.get_by_role("img", name="second.jpg")).to_be_visible()

@@ -29,10 +29,10 @@ function save(next: Tokens | null): void {
     localStorage.setItem(KEY, JSON.stringify(next));
     // Lets <img>/<video> requests carry the token when read-auth is on (the web server reads it).
     const maxAge = Math.max(1, Math.floor((next.expires_at - Date.now()) / 1000));
-    document.cookie = `${COOKIE}=${next.access_token}; path=/api; max-age=${maxAge}; samesite=strict`;
+    document.cookie = `${COOKIE}=${next.access_token}; path=/api/; max-age=${maxAge}; samesite=strict`;
   } else {
     localStorage.removeItem(KEY);
-    document.cookie = `${COOKIE}=; path=/api; max-age=0; samesite=strict`;
+    document.cookie = `${COOKIE}=; path=/api/; max-age=0; samesite=strict`;
   }
 }
 

@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useState, type FormEvent } from "react";
-import { PERMISSIONS, auth, errorText, inference, optionalJson, store, type Job, type Permission, type Stats, type User } from "../api/client";
+import { PERMISSIONS, auth, errorText, inference, store, type Job, type Permission, type Stats, type User } from "../api/client";
+import type { components } from "../api/generated/store";
 import { bytes } from "../lib/format";
 
 const PERMISSION_TEXT: Record<Permission, string> = {
@@ -57,7 +58,7 @@ function Users() {
                 <th scope="row">{u.username}{u.is_admin && <span className="tag">admin</span>}</th>
                 {PERMISSIONS.map((p) => (
                   <td key={p}>
-                    <input type="checkbox" aria-label={`${u.username}: ${PERMISSION_TEXT[p]}`} checked={u.permissions.includes(p)} disabled={u.is_admin}
+                    <input type="checkbox" aria-label={`${u.username}: ${PERMISSION_TEXT[p]}`} checked={u.is_admin || u.permissions.includes(p)} disabled={u.is_admin}
                       onChange={(e) => void update(u, { permissions: e.target.checked ? [...u.permissions, p] as Permission[] : u.permissions.filter((x) => x !== p) as Permission[] })} />
                   </td>
                 ))}
@@ -140,18 +141,34 @@ function Jobs() {
   );
 }
 
+type Storage = components["schemas"]["StorageReport"];
+
 function Settings() {
   const [readAuth, setReadAuth] = useState<boolean | null>(null);
+  const [storage, setStorage] = useState<Storage | null>(null);
   const [free, setFree] = useState<number | null>(null);
-  const [used, setUsed] = useState<{ total_bytes?: number; entities?: number; renditions?: { bytes: number } } | null>(null);
+  const [backfill, setBackfill] = useState<string | null>(null);
   useEffect(() => {
-    optionalJson<typeof used>("/api/store/admin/storage").then(setUsed).catch(() => setUsed(null));
     void store.GET("/admin/config", {}).then(({ data }) => setReadAuth(data?.read_auth_enabled ?? null));
+    void store.GET("/admin/storage", {}).then(({ data }) => setStorage(data ?? null));
     void store.GET("/health", {}).then(({ data }) => setFree(data?.free_disk_bytes ?? null));
   }, []);
   async function toggle(enabled: boolean) {
+    setReadAuth(enabled); // shown at once, then what the store says
     const { data } = await store.PUT("/admin/config/read-auth", { body: { enabled } });
-    if (data) setReadAuth(data.read_auth_enabled);
+    setReadAuth(data ? data.read_auth_enabled : !enabled);
+  }
+  async function placeholders() {
+    let after = 0;
+    let updated = 0;
+    for (;;) {
+      setBackfill(`Computing placeholders… ${updated} so far`);
+      const { data } = await store.POST("/admin/thumbhash", { params: { query: { after_id: after, limit: 500 } } });
+      if (!data) return setBackfill("The placeholders could not be computed.");
+      updated += data.updated;
+      if (data.done) return setBackfill(`Placeholders computed for ${updated} older items.`);
+      after = data.next_after_id ?? after;
+    }
   }
   return (
     <section aria-labelledby="settings-h" className="card">
@@ -160,14 +177,24 @@ function Settings() {
         <input type="checkbox" checked={!!readAuth} disabled={readAuth === null} onChange={(e) => void toggle(e.target.checked)} />
         Require login to view photos
       </label>
-      {used && (
-        <p>
-          Storage used: {bytes(used.total_bytes ?? 0)}
-          {used.entities != null && ` for ${used.entities} items`}
-          {used.renditions != null && ` (${bytes(used.renditions.bytes)} of thumbnails and previews)`}
-        </p>
+      {storage && (
+        <>
+          <ul className="stats">
+            <li><strong>{storage.entities}</strong> photos and videos</li>
+            <li><strong>{storage.trashed_entities}</strong> in the trash</li>
+            <li><strong>{storage.collections}</strong> albums</li>
+          </ul>
+          <p>
+            Storage used: {bytes(storage.total_bytes)} ({bytes(storage.originals.bytes)} originals
+            in {storage.originals.files} files, {bytes(storage.renditions.bytes)} thumbnails and previews)
+          </p>
+        </>
       )}
       <p className="muted">Free disk space: {free != null ? bytes(free) : "—"}</p>
+      <p>
+        <button type="button" onClick={() => void placeholders()}>Compute placeholders for older photos</button>{" "}
+        {backfill && <span role="status">{backfill}</span>}
+      </p>
     </section>
   );
 }

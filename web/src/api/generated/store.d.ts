@@ -60,6 +60,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/storage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Storage Usage
+         * @description Media counts, bytes of originals and renditions, and the disk's free space.
+         */
+        get: operations["storage_usage_admin_storage_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/sweep": {
         parameters: {
             query?: never;
@@ -74,6 +94,26 @@ export interface paths {
          * @description Remove files, renditions and temp files nothing references (older than ``min_age_s``).
          */
         post: operations["sweep_orphans_admin_sweep_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/thumbhash": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Backfill Thumbhashes
+         * @description Compute missing ThumbHash placeholders (media stored before they existed), one batch.
+         */
+        post: operations["backfill_thumbhashes_admin_thumbhash_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -695,6 +735,37 @@ export interface components {
          * @enum {string}
          */
         SortOrder: "asc" | "desc";
+        /**
+         * StorageUsage
+         * @description What the library holds and what it costs on disk (admin).
+         */
+        StorageUsage: {
+            /** Collections */
+            collections: number;
+            /** Free Disk Bytes */
+            free_disk_bytes: number;
+            /**
+             * Items
+             * @description media in the library (not in the trash)
+             */
+            items: number;
+            /** Originals Bytes */
+            originals_bytes: number;
+            /**
+             * Renditions Bytes
+             * @description thumbnails and previews
+             */
+            renditions_bytes: number;
+            /**
+             * Stored Files
+             * @description distinct stored contents, versions included
+             */
+            stored_files: number;
+            /** Total Disk Bytes */
+            total_disk_bytes: number;
+            /** Trashed Items */
+            trashed_items: number;
+        };
         /** StoreHealth */
         StoreHealth: {
             /** Database */
@@ -714,6 +785,23 @@ export interface components {
             renditions_removed: number;
             /** Temp Files Removed */
             temp_files_removed: number;
+        };
+        /**
+         * ThumbhashBackfill
+         * @description One batch of placeholders computed for media stored before they existed.
+         */
+        ThumbhashBackfill: {
+            /** Done */
+            done: boolean;
+            /** Examined */
+            examined: number;
+            /**
+             * Next After Id
+             * @description pass as after_id for the next batch
+             */
+            next_after_id: number;
+            /** Updated */
+            updated: number;
         };
         /** TimelineBucket */
         TimelineBucket: {
@@ -843,6 +931,40 @@ export interface operations {
             };
         };
     };
+    storage_usage_admin_storage_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StorageUsage"];
+                };
+            };
+            /** @description missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description not an admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
     sweep_orphans_admin_sweep_post: {
         parameters: {
             query?: {
@@ -871,6 +993,50 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
                 };
+            };
+        };
+    };
+    backfill_thumbhashes_admin_thumbhash_post: {
+        parameters: {
+            query?: {
+                after_id?: number;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThumbhashBackfill"];
+                };
+            };
+            /** @description missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description not an admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description invalid query parameters */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };
