@@ -6,13 +6,13 @@ import io
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import skimage.data
 from matplotlib import cbook
 from PIL import Image
 
+from medianest.contracts.store import EntityRead
 from medianest.inference.ml.base import RGBImage, load_image
 
 
@@ -78,13 +78,14 @@ class FakeMedia:
     """A media source like the worker's store client: preview bytes plus the entity."""
 
     previews: dict[int, bytes] = field(default_factory=dict)
-    entities: dict[int, dict[str, Any]] = field(default_factory=dict)
+    entities: dict[int, EntityRead] = field(default_factory=dict)
 
     def add(self, media_id: int, preview: bytes, width: int | None = None,
             height: int | None = None, media_type: str = "image") -> None:  # fmt: skip
         self.previews[media_id] = preview
-        self.entities[media_id] = {"id": media_id, "type": media_type, "width": width,
-                                   "height": height}  # fmt: skip
+        self.entities[media_id] = EntityRead(
+            id=media_id, is_collection=False, type=media_type, width=width, height=height
+        )
 
     def preview(self, media_store_id: int) -> bytes:
         return self.previews[media_store_id]
@@ -92,5 +93,5 @@ class FakeMedia:
     def file(self, media_store_id: int) -> bytes:
         return self.previews[media_store_id]
 
-    def entity(self, media_store_id: int) -> dict[str, Any] | None:
+    def entity(self, media_store_id: int) -> EntityRead | None:
         return self.entities.get(media_store_id)

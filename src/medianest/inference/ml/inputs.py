@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from medianest.contracts.store import EntityRead
 from medianest.inference.ml.base import InvalidImageError, RGBImage, load_image
 from medianest.inference.tasks import BadInputError, TaskContext, TaskJob, TaskOutcome
 
@@ -85,14 +86,14 @@ def fetch_input(job: TaskJob, ctx: TaskContext, cache: PreviewCache | None = Non
     if ctx.is_cancelled(job.job_id):
         raise JobCancelled("cancelled")
     entity = _entity(ctx, job.media_store_id)
-    md5 = str(entity.get("md5") or "") if entity else ""
+    md5 = entity.md5 or "" if entity else ""
     image = cache.get(job.media_store_id, md5) if cache is not None and md5 else None
     if image is None:
         image = _decode(job.media_store_id, ctx.media.preview(job.media_store_id))
         if cache is not None and md5:
             cache.put(job.media_store_id, md5, image)
     width, height = _size(entity, image)
-    media_type = str(entity.get("type") or "image") if entity else "image"
+    media_type = entity.type or "image" if entity else "image"
     return MediaInput(image=image, width=width, height=height, media_type=media_type)
 
 
@@ -105,8 +106,8 @@ def _decode(media_store_id: int, data: bytes) -> RGBImage:
     return image
 
 
-def _entity(ctx: TaskContext, media_store_id: int) -> dict[str, Any] | None:
-    lookup: Callable[[int], dict[str, Any] | None] | None = getattr(ctx.media, "entity", None)
+def _entity(ctx: TaskContext, media_store_id: int) -> EntityRead | None:
+    lookup: Callable[[int], EntityRead | None] | None = getattr(ctx.media, "entity", None)
     if lookup is None:
         return None
     entity = lookup(media_store_id)
@@ -115,11 +116,11 @@ def _entity(ctx: TaskContext, media_store_id: int) -> dict[str, Any] | None:
     return entity
 
 
-def _size(entity: dict[str, Any] | None, image: RGBImage) -> tuple[int, int]:
+def _size(entity: EntityRead | None, image: RGBImage) -> tuple[int, int]:
     height, width = int(image.shape[0]), int(image.shape[1])
     if not entity:
         return width, height
-    w, h = entity.get("width"), entity.get("height")
+    w, h = entity.width, entity.height
     if isinstance(w, int) and isinstance(h, int) and w > 0 and h > 0:
         return w, h
     return width, height
