@@ -28,6 +28,7 @@ from medianest.inference.results.people_schemas import (
     PersonRead,
     PersonSearch,
     RegroupResponse,
+    RegroupStatus,
 )
 from medianest.inference.results.schemas import (
     Analysis,
@@ -137,6 +138,7 @@ __all__ = [
     "ReadAuthUpdate",
     "RefreshRequest",
     "RegroupResponse",
+    "RegroupStatus",
     "SimilarFace",
     "SimilarFaces",
     "SimilarImage",
