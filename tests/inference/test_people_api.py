@@ -482,3 +482,17 @@ def test_a_decision_made_while_a_regroup_computes_is_kept(api: People) -> None:
     assert {api.person_of(f) for f in faces[:3]} == {pid}
     api.group()  # the face stored meanwhile waits for the next grouping job
     assert api.person_of(late) == pid
+
+
+def test_detection_alone_rerun_keeps_each_face_in_its_person(api: People) -> None:
+    loaded = api.load({m: [0] for m in range(1, 4)})
+    api.group()
+    face = loaded[1][0]
+    pid = api.person_of(face)
+    detection = {"detector": {"model": "yunet", "model_version": "2023mar-int8bq"},
+                 "faces": [{"bbox": {"x": 0, "y": 10, "width": 50, "height": 60},
+                            "landmarks": MARKS, "confidence": 0.9}]}  # fmt: skip
+    api.run("face_detection", 1, detection)
+    again = api.get(f"/faces/{face}")
+    assert (again["person_id"], again["has_embedding"]) == (pid, True)
+    assert api.get(f"/people/{pid}")["face_count"] == 3

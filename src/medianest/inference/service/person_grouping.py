@@ -361,9 +361,14 @@ def before_faces_stored(
     old = {f.id: f for f in session.query(DetectedFace).filter_by(media_store_id=media_store_id)}
     for row in kept:
         previous = old.get(row.id)
-        if previous is not None and previous.embedding_model == row.embedding_model:
+        # same face id: same detector, same box; detection alone keeps the face's vector
+        if (
+            previous is not None
+            and previous.embedding_model is not None
+            and (row.embedding_model in (None, previous.embedding_model))
+        ):
             row.person_id, row.assigned_by = previous.person_id, previous.assigned_by
-            row.grouped_at = previous.grouped_at if previous.embedding_model else None
+            row.grouped_at = previous.grouped_at
     for decision in decisions:
         if decision.kind == DecisionKind.deleted.value:
             continue
