@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -49,8 +50,10 @@ def cli(url: str, token: str, *args: str) -> Any:
     return json.loads(result.stdout) if "--json" in args else result.stdout
 
 
-def test_sdk_lists_names_searches_merges_and_moves(served: tuple[str, People, str]) -> None:
-    url, _, token = served
+def test_sdk_lists_names_searches_merges_moves_and_regroups(
+    served: tuple[str, People, str],
+) -> None:
+    url, people, token = served
     with MediaNestClient(inference_url=url, token=token) as client:
         persons = client.list_people()
         assert [p.face_count for p in persons.items] == [3, 3]
@@ -75,6 +78,16 @@ def test_sdk_lists_names_searches_merges_and_moves(served: tuple[str, People, st
             assert (await client.search_people("ÉLO")).items[0].id == only.id
 
     asyncio.run(run())
+    admin_token = people.admin["Authorization"].split()[1]
+    with MediaNestClient(inference_url=url, token=admin_token) as admin:
+        assert admin.regroup_people().state in ("running", "completed")
+        deadline = time.monotonic() + 60
+        while (state := admin.regroup_status()).state == "running":
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert state.state == "completed"
+        assert state.report is not None
+        assert state.report.grouped == 6
 
 
 def test_cli_people_commands(served: tuple[str, People, str]) -> None:

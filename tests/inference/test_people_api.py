@@ -26,6 +26,8 @@ from medianest.inference.config import Settings
 from medianest.inference.db import transaction
 from medianest.inference.events import JobEvents
 from medianest.inference.results.sinks import face_id_for
+from medianest.inference.service import person_grouping
+from medianest.inference.service.grouping import GroupingParams
 from medianest.inference.service.jobs import enqueue
 from medianest.inference.service.pipeline import media_deleted
 from tests.conftest import TokenMinter
@@ -144,6 +146,21 @@ class People:
     def pending_grouping(self) -> int:
         page = self.get("/job/", task_type="person_grouping", status="pending")
         return int(page["pagination"]["total_items"])
+
+    def regroup(self) -> dict[str, Any]:
+        """Start the full regroup (202) and wait for it to complete."""
+        started = self.client.post("/admin/people/regroup", headers=self.admin)
+        assert started.status_code == 202, started.text
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            status: dict[str, Any] = self.client.get(
+                "/admin/people/regroup", headers=self.admin
+            ).json()
+            if status["state"] != "running":
+                assert status["state"] == "completed", status
+                return status
+            time.sleep(0.05)
+        raise AssertionError("regroup did not finish")
 
     def get(self, path: str, **params: Any) -> Any:
         resp = self.client.get(path, params=params, headers=self.user)
@@ -277,7 +294,7 @@ def test_merge_move_remove_and_regroup_keep_the_users_word(api: People) -> None:
     pa, pb = api.person_of(a[0]), api.person_of(b[0])
     assert pa is not None
     assert pb not in (None, pa)
-    assert api.client.post("/admin/people/regroup", headers=api.admin).status_code == 200
+    api.regroup()
     assert (api.person_of(a[0]), api.person_of(b[0])) == (pa, pb)  # rebuilt groups keep ids
     api.call("PATCH", f"/people/{pb}", json={"name": "Bob"})
     # move one of A's faces to Bob: it stays there through grouping and regroup
@@ -288,8 +305,7 @@ def test_merge_move_remove_and_regroup_keep_the_users_word(api: People) -> None:
     assert removed["person_id"] is None
     api.group()
     assert api.person_of(b[2]) != pb
-    regroup = api.client.post("/admin/people/regroup", headers=api.admin)
-    assert regroup.status_code == 200, regroup.text
+    api.regroup()
     assert api.person_of(a[2]) == pb
     assert api.person_of(b[2]) != pb
     assert api.person_of(b[0]) == pb  # a named person keeps its faces
@@ -301,7 +317,7 @@ def test_merge_move_remove_and_regroup_keep_the_users_word(api: People) -> None:
     assert merged["name"] == "Bob"
     assert {api.person_of(f) for f in c} == {pb}
     api.call("GET", f"/people/{pc}", expect=404)
-    assert api.client.post("/admin/people/regroup", headers=api.admin).status_code == 200
+    api.regroup()
     assert {api.person_of(f) for f in c + b[:2] + a[2:]} == {pb}
     assert api.person_of(b[2]) != pb
 
@@ -321,7 +337,7 @@ def test_a_deleted_face_stays_gone_on_reanalysis_and_a_deleted_person_does_not_c
     api.call("DELETE", f"/people/{pid}", expect=204)
     assert all(api.person_of(face[0]) is None for face in ids[1:])
     api.group()
-    api.client.post("/admin/people/regroup", headers=api.admin)
+    api.regroup()
     assert all(api.person_of(face[0]) is None for face in ids[1:])
 
 
@@ -352,7 +368,7 @@ def test_decisions_survive_a_restart(api: People, people_settings: Settings) -> 
     api.client.__exit__(None, None, None)
     with TestClient(create_app(people_settings)) as client:
         again = People(client, api.user, api.worker, api.admin)
-        assert client.post("/admin/people/regroup", headers=api.admin).status_code == 200
+        again.regroup()
         assert again.get(f"/people/{pid}")["name"] == "Ann"
         assert again.person_of(a[3]) != pid
         assert {again.person_of(f) for f in a[:3]} == {pid}
@@ -447,3 +463,36 @@ def test_person_events_reach_an_mqtt_subscriber(
         (topic, "person_created"), (topic, "person_renamed")
     ]  # fmt: skip
     assert seen[1][1]["name"] == "Mia"
+
+
+def test_a_decision_made_while_a_regroup_computes_is_kept(api: People) -> None:
+    loaded = api.load({m: [0] for m in range(1, 5)})
+    faces = [loaded[m][0] for m in range(1, 5)]
+    api.group()
+    pid = api.person_of(faces[0])
+    state = api.app.state
+    index = state.runtime.resources.get("vector_store")
+    with transaction(state.db) as session:
+        plan = person_grouping.plan_regroup(session, index, GroupingParams())
+    api.call("PUT", f"/faces/{faces[3]}/person", json={"person_id": None})  # meanwhile
+    (late,) = api.faces(9, [0])  # stored meanwhile too
+    with transaction(state.db) as session:
+        person_grouping.apply_regroup(session, plan)
+    assert api.person_of(faces[3]) != pid
+    assert {api.person_of(f) for f in faces[:3]} == {pid}
+    api.group()  # the face stored meanwhile waits for the next grouping job
+    assert api.person_of(late) == pid
+
+
+def test_detection_alone_rerun_keeps_each_face_in_its_person(api: People) -> None:
+    loaded = api.load({m: [0] for m in range(1, 4)})
+    api.group()
+    face = loaded[1][0]
+    pid = api.person_of(face)
+    detection = {"detector": {"model": "yunet", "model_version": "2023mar-int8bq"},
+                 "faces": [{"bbox": {"x": 0, "y": 10, "width": 50, "height": 60},
+                            "landmarks": MARKS, "confidence": 0.9}]}  # fmt: skip
+    api.run("face_detection", 1, detection)
+    again = api.get(f"/faces/{face}")
+    assert (again["person_id"], again["has_embedding"]) == (pid, True)
+    assert api.get(f"/people/{pid}")["face_count"] == 3

@@ -214,3 +214,14 @@ def test_factory_picks_embedded_store_without_url(tmp_path: Path) -> None:
 def test_point_ids_are_deterministic() -> None:
     assert make_point_id("face", "42") == make_point_id("face", "42")
     assert make_point_id("face", "42") != make_point_id("image", "42")
+
+
+def test_get_vectors_reads_many_points_and_leaves_unknown_ids_out(store: VectorStore) -> None:
+    vectors = _vectors(300)
+    points = _points(vectors)
+    store.upsert("images", points)
+    wanted = [p.id for p in points] + [make_point_id("missing")]
+    found = store.get_vectors("images", wanted)
+    assert set(found) == {p.id for p in points}
+    for i, point in enumerate(points):
+        np.testing.assert_allclose(found[point.id], vectors[i], atol=1e-5)

@@ -46,7 +46,7 @@ from medianest.client.models import (
     PersonSearch,
     PublicKeyRead,
     ReadAuthConfig,
-    RegroupResponse,
+    RegroupStatus,
     SimilarFaces,
     SimilarImages,
     StatsResponse,
@@ -425,9 +425,13 @@ class AsyncMediaNestClient(AsyncCore):
         """Persons by name prefix, ignoring case and accents."""
         return await self.call(ep_inf.search_people(q, limit))
 
-    async def regroup_people(self) -> RegroupResponse:
-        """Admin: group every face again, keeping every decision."""
+    async def regroup_people(self) -> RegroupStatus:
+        """Admin: start grouping every face again, keeping every decision (background)."""
         return await self.call(ep_inf.regroup_people())
+
+    async def regroup_status(self) -> RegroupStatus:
+        """Admin: state of the last full regroup (running, completed or failed)."""
+        return await self.call(ep_inf.regroup_status())
 
     def job_events(
         self, job_id: int | str | None = None, media_store_id: int | None = None

@@ -111,6 +111,7 @@ __all__ = [
     "ReadAuthUpdate",
     "RefreshRequest",
     "RegroupResponse",
+    "RegroupStatus",
     "SimilarFace",
     "SimilarFaces",
     "SimilarImage",

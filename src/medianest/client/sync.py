@@ -48,7 +48,7 @@ from medianest.client.models import (
     PersonSearch,
     PublicKeyRead,
     ReadAuthConfig,
-    RegroupResponse,
+    RegroupStatus,
     SimilarFaces,
     SimilarImages,
     StatsResponse,
@@ -446,9 +446,13 @@ class MediaNestClient(SyncCore):
         """Persons by name prefix, ignoring case and accents."""
         return self.call(ep_inf.search_people(q, limit))
 
-    def regroup_people(self) -> RegroupResponse:
-        """Admin: group every face again, keeping every decision."""
+    def regroup_people(self) -> RegroupStatus:
+        """Admin: start grouping every face again, keeping every decision (background)."""
         return self.call(ep_inf.regroup_people())
+
+    def regroup_status(self) -> RegroupStatus:
+        """Admin: state of the last full regroup (running, completed or failed)."""
+        return self.call(ep_inf.regroup_status())
 
     def job_events(
         self, job_id: int | str | None = None, media_store_id: int | None = None

@@ -60,3 +60,13 @@ class RegroupResponse(BaseModel):
     assigned: int
     persons_created: int
     remaining: int
+
+
+class RegroupStatus(BaseModel):
+    """The full regroup runs in the background; ``state``: idle, running, completed, failed."""
+
+    state: str
+    started_at: int | None = None
+    finished_at: int | None = None
+    report: RegroupResponse | None = None
+    error: str | None = None

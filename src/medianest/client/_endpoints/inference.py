@@ -18,7 +18,7 @@ from medianest.client.models import (
     PersonMediaItem,
     PersonRead,
     PersonSearch,
-    RegroupResponse,
+    RegroupStatus,
     SimilarFaces,
     SimilarImages,
     StatsResponse,
@@ -175,5 +175,10 @@ def search_people(q: str, limit: int | None = None) -> Call[PersonSearch]:
     return Call("GET", "inference", "/search/people", parse_as(PersonSearch), params=params)
 
 
-def regroup_people() -> Call[RegroupResponse]:
-    return Call("POST", "inference", "/admin/people/regroup", parse_as(RegroupResponse))
+def regroup_people() -> Call[RegroupStatus]:
+    """Start the full regroup in the background (while one runs, its status is returned)."""
+    return Call("POST", "inference", "/admin/people/regroup", parse_as(RegroupStatus))
+
+
+def regroup_status() -> Call[RegroupStatus]:
+    return Call("GET", "inference", "/admin/people/regroup", parse_as(RegroupStatus))

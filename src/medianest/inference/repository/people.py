@@ -352,13 +352,14 @@ def face_states(session: Session, face_ids: Sequence[str]) -> dict[str, FaceStat
     return found
 
 
-def all_face_states(session: Session) -> list[FaceState]:
+def all_face_states(session: Session, until: int | None = None) -> list[FaceState]:
+    """Every face (oldest first), or those stored at or before ``until`` (epoch ms)."""
     query = select(
         DetectedFace.id, DetectedFace.media_store_id, DetectedFace.person_id,
         DetectedFace.assigned_by,
-    ).where(DetectedFace.embedding_model.is_not(None)).order_by(
-        DetectedFace.created_at, DetectedFace.id
-    )  # fmt: skip
+    ).order_by(DetectedFace.created_at, DetectedFace.id)  # fmt: skip
+    if until is not None:
+        query = query.where(DetectedFace.created_at <= until)
     return [
         FaceState(fid, int(m), None if p is None else int(p), by)
         for fid, m, p, by in session.execute(query)
@@ -378,6 +379,25 @@ def reset_auto(session: Session) -> None:
         .values(person_id=None, assigned_by=None)
         .execution_options(synchronize_session=False)
     )
+
+
+def requeue_newer(session: Session, since: int) -> None:
+    """Free faces stored after ``since`` wait for the next grouping job."""
+    session.execute(
+        update(DetectedFace)
+        .where(
+            DetectedFace.created_at > since,
+            DetectedFace.person_id.is_(None),
+            DetectedFace.assigned_by.is_(None),
+            DetectedFace.embedding_model.is_not(None),
+        )
+        .values(grouped_at=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def person_ids(session: Session) -> set[int]:
+    return {int(p) for p in session.scalars(select(Person.id))}
 
 
 def unnamed_person_ids(session: Session) -> list[int]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 
 from medianest.common.pagination import Page, PageParams
 from medianest.common.security import Admin, InferenceUser, SearchUser
@@ -21,14 +21,13 @@ from medianest.inference.results.people_schemas import (
     PersonRead,
     PersonSearch,
     PersonUpdate,
-    RegroupResponse,
+    RegroupStatus,
 )
 from medianest.inference.results.schemas import FaceRead
 from medianest.inference.results.sinks import VECTOR_STORE
 from medianest.inference.results.vectors import VectorIndex
 from medianest.inference.routes.deps import ReadSession, RuntimeDep, WriteSession
 from medianest.inference.service import people as service
-from medianest.inference.service import person_grouping
 from medianest.inference.service import search as search_service
 from medianest.inference.service.runtime import Runtime
 
@@ -196,11 +195,23 @@ def delete_face(
 
 @router.post(
     "/admin/people/regroup",
-    response_model=RegroupResponse,
+    response_model=RegroupStatus,
+    status_code=status.HTTP_202_ACCEPTED,
     tags=["admin"],
     responses=responses(401, 403, 503, s403="admin only"),
 )
-def regroup(session: WriteSession, rt: RuntimeDep, _: Admin) -> RegroupResponse:
-    """Group every face again from scratch, keeping every decision of the users."""
-    params = person_grouping.params_from(rt.settings)
-    return service.regroup(session, _index(rt), params)
+def regroup(request: Request, rt: RuntimeDep, _: Admin) -> RegroupStatus:
+    """Start grouping every face again from scratch, keeping every decision of the users
+    (in the background; one at a time: while one runs, its status is returned)."""
+    return service.start_regroup(rt, request.app.state.db)
+
+
+@router.get(
+    "/admin/people/regroup",
+    response_model=RegroupStatus,
+    tags=["admin"],
+    responses=responses(401, 403, 503, s403="admin only"),
+)
+def regroup_status(request: Request, rt: RuntimeDep, _: Admin) -> RegroupStatus:
+    """State of the last full regroup: running, completed (with its counts) or failed."""
+    return service.regroup_status(rt, request.app.state.db)

@@ -3,15 +3,19 @@ delete faces; search by name; the full regroup. Every change takes the people lo
 
 from __future__ import annotations
 
+import logging
 import re
+import threading
 import unicodedata
 from collections.abc import Sequence
 
 from sqlalchemy.orm import Session
 
+from medianest.common.db import Database
 from medianest.common.errors import NotFound, ServiceUnavailable, Unprocessable
 from medianest.common.pagination import Page, PageParams, Pagination
 from medianest.inference import events
+from medianest.inference.db import transaction
 from medianest.inference.models import AssignedBy, DecisionKind, DetectedFace, Person
 from medianest.inference.repository import people as repository
 from medianest.inference.repository import results as results_repository
@@ -22,15 +26,20 @@ from medianest.inference.results.people_schemas import (
     PersonSearch,
     PersonUpdate,
     RegroupResponse,
+    RegroupStatus,
 )
 from medianest.inference.results.schemas import FaceRead, PersonRef
+from medianest.inference.results.sinks import VECTOR_STORE
 from medianest.inference.results.vectors import VectorIndex
 from medianest.inference.service import person_grouping
 from medianest.inference.service.grouping import GroupingParams
+from medianest.inference.service.runtime import Runtime
 from medianest.inference.service.search import face_read
 from medianest.inference.store_client import MediaNotFound, StoreClient, StoreUnavailable
 
+log = logging.getLogger("medianest.inference.people")
 ORDERS = ("face_count", "name")
+REGROUP = "people_regroup"
 _SPACES = re.compile(r"\s+")
 
 
@@ -271,8 +280,71 @@ def _after_face_left(session: Session, person_id: int, face_id: str) -> None:
         person.cover_face_id = repository.best_face(session, person_id)
 
 
-def regroup(session: Session, index: VectorIndex | None, params: GroupingParams) -> RegroupResponse:
-    if index is None:
-        raise ServiceUnavailable("the vector store is not available")
-    report = person_grouping.regroup_all(session, index, params)
-    return RegroupResponse(**report.as_dict())
+class RegroupRunner:
+    """One full regroup at a time, in a background thread of the API process: a short read,
+    the clustering with no transaction open, then a short write under the people lock."""
+
+    def __init__(self, db: Database, index: VectorIndex, params: GroupingParams) -> None:
+        self.db, self.index, self.params = db, index, params
+        self._lock = threading.Lock()
+        self._status = RegroupStatus(state="idle")
+        self._thread: threading.Thread | None = None
+
+    def status(self) -> RegroupStatus:
+        with self._lock:
+            return self._status.model_copy()
+
+    def start(self) -> RegroupStatus:
+        with self._lock:
+            if self._status.state != "running":
+                self._status = RegroupStatus(state="running", started_at=now_ms())
+                self._thread = threading.Thread(target=self._run, name="people-regroup",
+                                                daemon=True)  # fmt: skip
+                self._thread.start()
+            return self._status.model_copy()
+
+    def join(self, timeout: float | None = None) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        try:
+            with transaction(self.db) as session:
+                plan = person_grouping.plan_regroup(session, self.index, self.params)
+            with transaction(self.db) as session:
+                report = person_grouping.apply_regroup(session, plan)
+            done = RegroupStatus(state="completed", report=RegroupResponse(**report.as_dict()))
+        except Exception as exc:  # reported on GET, never lost in a thread
+            log.exception("people regroup failed")
+            done = RegroupStatus(state="failed", error=f"{type(exc).__name__}: {exc}")
+        with self._lock:
+            done.started_at = self._status.started_at
+            done.finished_at = now_ms()
+            self._status = done
+
+
+def regroup_runner(rt: Runtime, db: Database) -> RegroupRunner:
+    index = _vector_index(rt)
+    runner = rt.background.get(REGROUP)
+    if runner is None:
+        runner = rt.background[REGROUP] = RegroupRunner(
+            db, index, person_grouping.params_from(rt.settings)
+        )
+    assert isinstance(runner, RegroupRunner)
+    return runner
+
+
+def start_regroup(rt: Runtime, db: Database) -> RegroupStatus:
+    return regroup_runner(rt, db).start()
+
+
+def regroup_status(rt: Runtime, db: Database) -> RegroupStatus:
+    return regroup_runner(rt, db).status()
+
+
+def _vector_index(rt: Runtime) -> VectorIndex:
+    try:
+        index: VectorIndex = rt.resources.get(VECTOR_STORE)
+    except KeyError as exc:
+        raise ServiceUnavailable("the vector store is not available") from exc
+    return index

@@ -22,6 +22,7 @@ from medianest.inference import events
 from medianest.inference.models import AssignedBy, DecisionKind, DetectedFace, FaceDecision
 from medianest.inference.repository import jobs as jobs_repository
 from medianest.inference.repository import people as repository
+from medianest.inference.repository.queue import now_ms
 from medianest.inference.results.vectors import VectorIndex
 from medianest.inference.service.grouping import (
     ArrayBackend,
@@ -171,54 +172,127 @@ def _refresh_covers(session: Session, person_ids: Iterable[int]) -> None:
 # -- full regroup ---------------------------------------------------------------------------------
 
 
+@dataclass
+class RegroupPlan:
+    """A full regroup computed from a snapshot, applied later under the people lock."""
+
+    snapshot_at: int
+    ids: list[str]
+    changed: dict[str, int]
+    """face -> person: real ids (kept persons) or negative temporary ids (new groups)."""
+    before: dict[str, int | None]
+    unnamed: set[int]
+    no_vector: list[str]
+    assigned: int
+
+
+def plan_regroup(session: Session, index: VectorIndex, params: GroupingParams) -> RegroupPlan:
+    """Read the faces (one short read), then cluster in memory: no lock, no write."""
+    snapshot_at = now_ms()
+    states = repository.all_face_states(session)
+    unnamed = set(repository.unnamed_person_ids(session))
+    links = repository.all_cannot_links(session)
+    session.rollback()  # end the read: the clustering below may take minutes
+    return compute_plan(snapshot_at, states, unnamed, links, index, params)
+
+
+def compute_plan(
+    snapshot_at: int,
+    states: list[repository.FaceState],
+    unnamed: set[int],
+    links: dict[str, set[int]],
+    index: VectorIndex,
+    params: GroupingParams,
+) -> RegroupPlan:
+    vectors, ids = _vectors(index, [s.id for s in states])
+    keep = set(ids)
+
+    def kept(state: repository.FaceState) -> bool:  # user placed, or in a named person
+        if state.person_id is None or state.id not in keep:
+            return False
+        return not (state.assigned_by == AssignedBy.auto.value and state.person_id in unnamed)
+
+    persons = {s.id: s.person_id for s in states if s.person_id is not None and kept(s)}
+    pinned = {s.id for s in states if s.assigned_by == AssignedBy.user.value}
+    backend = ArrayBackend(
+        ids, vectors, params, persons, pinned, links, first_person_id=-(10**9)
+    )  # fmt: skip
+    outcome = group_faces(backend, ids, params)
+    no_vector = [s.id for s in states if s.id not in keep and s.assigned_by != "user"]
+    return RegroupPlan(
+        snapshot_at, ids, dict(backend.changed), {s.id: s.person_id for s in states}, unnamed,
+        no_vector, outcome.assigned,
+    )  # fmt: skip
+
+
+def apply_regroup(session: Session, plan: RegroupPlan) -> GroupingReport:
+    """Write a plan under the people lock, re-checking each face against the user's decisions
+    made meanwhile; faces stored since the snapshot wait for the next grouping job."""
+    repository.lock(session)
+    repository.reset_auto(session)
+    session.flush()
+    repository.requeue_newer(session, plan.snapshot_at)
+    current = {s.id: s for s in repository.all_face_states(session, until=plan.snapshot_at)}
+    links = repository.all_cannot_links(session)
+    existing = repository.person_ids(session)
+    valid: dict[str, int] = {}
+    for face, person in plan.changed.items():
+        state = current.get(face)
+        if state is None or state.person_id is not None or state.assigned_by is not None:
+            continue  # gone, or placed meanwhile
+        if person >= 0 and (person not in existing or person in links.get(face, set())):
+            continue
+        valid[face] = person
+    created = _settle_new_persons(session, valid, plan.before, plan.unnamed & existing)
+    for face, person in list(valid.items()):  # a rebuilt group may take a refused person's id
+        if person in links.get(face, set()):
+            del valid[face]
+    by_person: dict[int, list[str]] = {}
+    for face, person in valid.items():
+        by_person.setdefault(person, []).append(face)
+    for person, faces in by_person.items():
+        repository.set_person(session, faces, person, AssignedBy.auto)
+    waiting = [
+        f for f in plan.ids + plan.no_vector
+        if f not in valid and f in current and current[f].person_id is None
+        and current[f].assigned_by is None
+    ]  # fmt: skip
+    repository.set_person(session, waiting, None, None)  # looked at: stamped, not pending
+    for gone in repository.drop_empty_unnamed(session, plan.unnamed):
+        events.stage(session, events.person_event("person_deleted", gone, reason="regroup"))
+    _refresh_covers(session, set(by_person))
+    remaining = repository.count_pending(session)
+    if remaining:
+        enqueue_grouping(session)
+    return GroupingReport(len(plan.ids), len(valid), created, remaining)
+
+
 def regroup_all(session: Session, index: VectorIndex, params: GroupingParams) -> GroupingReport:
-    """Re-group every embedded face, keeping every decision.
+    """Re-group every embedded face in one transaction, keeping every decision.
 
     Kept as they are: faces placed by the user, the faces of named persons (naming a person
     confirms it), cannot-links and deleted faces. Everything else is grouped again from scratch
     with the same rules; each rebuilt group takes over the id (and hidden flag, cover) of the old
     unnamed person that held most of its faces, so ids stay stable where the groups did.
+    (The API runs :func:`plan_regroup` and :func:`apply_regroup` in two transactions.)
     """
     repository.lock(session)
-    before = {s.id: s.person_id for s in repository.all_face_states(session)}
-    repository.reset_auto(session)
-    session.flush()
     states = repository.all_face_states(session)
-    vectors, ids = _vectors(index, [s.id for s in states])
-    keep = set(ids)
-    persons = {s.id: s.person_id for s in states if s.person_id is not None and s.id in keep}
-    pinned = {s.id for s in states if s.assigned_by == AssignedBy.user.value}
-    old_unnamed = set(repository.unnamed_person_ids(session))
-    backend = ArrayBackend(
-        ids, vectors, params, persons, pinned, repository.all_cannot_links(session),
-        first_person_id=-(10**9),
-    )  # fmt: skip
-    outcome = group_faces(backend, ids, params)
-    created = _settle_new_persons(session, backend, before, old_unnamed)
-    by_person: dict[int, list[str]] = {}
-    for face, person in backend.changed.items():
-        by_person.setdefault(person, []).append(face)
-    for person, faces in by_person.items():
-        repository.set_person(session, faces, person, AssignedBy.auto)
-    waiting = [f for f in ids if backend.is_free(f)]
-    repository.set_person(session, waiting, None, None)
-    no_vector = [s.id for s in states if s.id not in keep and s.assigned_by != "user"]
-    repository.set_person(session, no_vector, None, None)  # never grouped, never waits forever
-    for gone in repository.drop_empty_unnamed(session, old_unnamed):
-        events.stage(session, events.person_event("person_deleted", gone, reason="regroup"))
-    _refresh_covers(session, set(by_person))
-    return GroupingReport(len(ids), outcome.assigned, created, repository.count_pending(session))
+    unnamed = set(repository.unnamed_person_ids(session))
+    links = repository.all_cannot_links(session)
+    plan = compute_plan(now_ms(), states, unnamed, links, index, params)
+    return apply_regroup(session, plan)
 
 
 def _settle_new_persons(
     session: Session,
-    backend: ArrayBackend,
+    changed: dict[str, int],
     before: dict[str, int | None],
     old_unnamed: set[int],
 ) -> int:
     """Give each temporary person a real id: the old unnamed person it mostly is, or a new row."""
     members: dict[int, list[str]] = {}
-    for face, person in backend.changed.items():
+    for face, person in changed.items():
         if person < 0:
             members.setdefault(person, []).append(face)
     mapping: dict[int, int] = {}
@@ -238,9 +312,9 @@ def _settle_new_persons(
             events.stage(session, events.person_event("person_created", target))
             created += 1
         mapping[temp] = target
-    for face, person in list(backend.changed.items()):
+    for face, person in list(changed.items()):
         if person < 0:
-            backend.changed[face] = mapping[person]
+            changed[face] = mapping[person]
     return created
 
 
@@ -287,9 +361,14 @@ def before_faces_stored(
     old = {f.id: f for f in session.query(DetectedFace).filter_by(media_store_id=media_store_id)}
     for row in kept:
         previous = old.get(row.id)
-        if previous is not None and previous.embedding_model == row.embedding_model:
+        # same face id: same detector, same box; detection alone keeps the face's vector
+        if (
+            previous is not None
+            and previous.embedding_model is not None
+            and (row.embedding_model in (None, previous.embedding_model))
+        ):
             row.person_id, row.assigned_by = previous.person_id, previous.assigned_by
-            row.grouped_at = previous.grouped_at if previous.embedding_model else None
+            row.grouped_at = previous.grouped_at
     for decision in decisions:
         if decision.kind == DecisionKind.deleted.value:
             continue

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from medianest.common.errors import BadRequest
 from medianest.inference.config import Settings
@@ -20,6 +21,8 @@ class Runtime:
     _reap_lock: threading.Lock = field(default_factory=threading.Lock)
     _last_reap: float = 0.0
     _seen: dict[str, float] = field(default_factory=dict)
+    background: dict[str, Any] = field(default_factory=dict)
+    """Long-running API-side work (e.g. the people regroup), by name."""
 
     @property
     def lease_ms(self) -> int:
