@@ -214,3 +214,27 @@ def test_factory_picks_embedded_store_without_url(tmp_path: Path) -> None:
 def test_point_ids_are_deterministic() -> None:
     assert make_point_id("face", "42") == make_point_id("face", "42")
     assert make_point_id("face", "42") != make_point_id("image", "42")
+
+
+def test_quantised_index_keeps_recall_at_10_of_exact_search(
+    opener: StoreOpener, tmp_path: Path
+) -> None:
+    """int8 scalar quantisation with rescoring: same neighbours as exact search (clustered data)."""
+    rng = np.random.default_rng(3)
+    dim = 64
+    centers = rng.normal(size=(40, dim))
+    rows = centers[rng.integers(0, 40, 3000)] + 0.4 * rng.normal(size=(3000, dim))
+    corpus = (rows / np.linalg.norm(rows, axis=1, keepdims=True)).astype(np.float32)
+    st = opener(tmp_path / "quantised")
+    try:
+        st.ensure_collection("images", dim, "model-a", "1")
+        st.upsert("images", _points(corpus))
+        st.optimize()
+        recalls = []
+        for q in corpus[:20]:
+            exact = {f"m{i}" for i in np.argsort(-(corpus @ q))[:10]}
+            found = {h.payload["media_store_id"] for h in st.search("images", q, limit=10)}
+            recalls.append(len(exact & found) / 10)
+        assert float(np.mean(recalls)) >= 0.95
+    finally:
+        st.close()
