@@ -34,6 +34,7 @@ from sqlalchemy import create_engine, func, select, text, update  # noqa: E402
 ROOT = _HERE.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.report import record  # noqa: E402
 from tests.inference.procs import api_process, start_worker  # noqa: E402
 
 from medianest.common.db import Database, normalise_url  # noqa: E402
@@ -184,6 +185,9 @@ def main() -> None:
                 bare = run_bare(backend, tmp, args.jobs, k, args.batch)
                 print(f"{backend:<11}{k:>8}{system:>12.0f}{bare:>10.0f}{system / bare:>7.2f}",
                       flush=True)  # fmt: skip
+                record(f"queue jobs/s vs bare DB, {backend}, {k} worker(s)", system,
+                       baseline=bare, unit="jobs/s", goal=(">=", 0.5),
+                       baseline_name="bare")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from pathlib import Path
 # keep this folder off the import path when run as ``python bench/vector_search.py``.
 _HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+sys.path.insert(0, str(_HERE.parent))
 
 import argparse  # noqa: E402
 import io  # noqa: E402
@@ -32,6 +33,7 @@ from collections.abc import Callable, Iterator  # noqa: E402
 import numpy as np  # noqa: E402
 import numpy.typing as npt  # noqa: E402
 import skimage.data  # noqa: E402
+from bench.report import record  # noqa: E402
 from matplotlib import cbook  # noqa: E402
 from PIL import Image, ImageDraw, ImageEnhance, ImageFilter  # noqa: E402
 
@@ -197,17 +199,25 @@ def run_size(
             return [int(h.payload["media_store_id"]) for h in hits]
 
         print(f"\n{n:,} vectors x {corpus.shape[1]}-d: loaded in {load_s:.1f} s")
-        _report("before optimize (exact)", measure(search, queries, truth))
+        exact = measure(search, queries, truth)
+        _report("before optimize (exact)", exact)
+        brute = measure(_numpy_search(corpus), queries, truth)
+        record(f"similar images p95 at {n:,}, right after bulk import", exact[1], unit="ms",
+               baseline=brute[1], baseline_name="numpy brute force", goal=("<", 20),
+               on="value")  # fmt: skip
         started = time.perf_counter()
         store.optimize()
         print(f"  optimize(): {time.perf_counter() - started:.1f} s")
-        _report(f"after optimize (ef={store.hnsw_ef})", measure(search, queries, truth))
+        indexed = measure(search, queries, truth)
+        _report(f"after optimize (ef={store.hnsw_ef})", indexed)
+        record(f"similar images p95 at {n:,}, indexed", indexed[1], unit="ms", goal=("<", 20),
+               on="value", note=f"recall@10 {indexed[2]:.3f}")  # fmt: skip
         default_ef = store.hnsw_ef
         for ef in hnsw_efs:
             store.hnsw_ef = ef or None
             _report(f"  with hnsw_ef={ef or 'engine'}", measure(search, queries, truth))
         store.hnsw_ef = default_ef
-        _report("numpy brute force", measure(_numpy_search(corpus), queries, truth))
+        _report("numpy brute force", brute)
         store.close()
 
 

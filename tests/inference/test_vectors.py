@@ -225,3 +225,27 @@ def test_get_vectors_reads_many_points_and_leaves_unknown_ids_out(store: VectorS
     assert set(found) == {p.id for p in points}
     for i, point in enumerate(points):
         np.testing.assert_allclose(found[point.id], vectors[i], atol=1e-5)
+
+
+def test_quantised_index_keeps_recall_at_10_of_exact_search(
+    opener: StoreOpener, tmp_path: Path
+) -> None:
+    """int8 scalar quantisation with rescoring: same neighbours as exact search (clustered data)."""
+    rng = np.random.default_rng(3)
+    dim = 64
+    centers = rng.normal(size=(40, dim))
+    rows = centers[rng.integers(0, 40, 3000)] + 0.4 * rng.normal(size=(3000, dim))
+    corpus = (rows / np.linalg.norm(rows, axis=1, keepdims=True)).astype(np.float32)
+    st = opener(tmp_path / "quantised")
+    try:
+        st.ensure_collection("images", dim, "model-a", "1")
+        st.upsert("images", _points(corpus))
+        st.optimize()
+        recalls = []
+        for q in corpus[:20]:
+            exact = {f"m{i}" for i in np.argsort(-(corpus @ q))[:10]}
+            found = {h.payload["media_store_id"] for h in st.search("images", q, limit=10)}
+            recalls.append(len(exact & found) / 10)
+        assert float(np.mean(recalls)) >= 0.95
+    finally:
+        st.close()
