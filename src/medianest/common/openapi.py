@@ -155,9 +155,10 @@ def document(app: FastAPI) -> dict[str, Any]:
             for status, response in responses.items():
                 if status == "422":
                     responses[status] = {**error_response(422), **_keep(response)}
-                elif status.isdigit() and int(status) >= 400:
+                if status.isdigit() and int(status) >= 400:
                     # an error a route described without a body schema: the body is ErrorBody
-                    body = response.setdefault("content", {}).setdefault("application/json", {})
+                    content = responses[status].setdefault("content", {})
+                    body = content.setdefault("application/json", {})
                     body.setdefault("schema", {"$ref": ERROR_REF})
     # FastAPI's own validation schemas are replaced by ErrorBody everywhere.
     for name in ("HTTPValidationError", "ValidationError"):
