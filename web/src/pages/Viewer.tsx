@@ -234,7 +234,7 @@ function AnalysisPanel({ id }: { id: number }) {
   if (analysis === null) return null;
   if (analysis === "none") return <section><h3>Labels</h3><p className="muted">Not analysed yet.</p></section>;
   const pending = analysis.jobs.some((j) => j.status === "pending" || j.status === "processing");
-  const people = (analysis.people ?? []).filter((p) => p.id ?? p.person_id);
+  const people = analysis.people ?? [];
   return (
     <section>
       <h3>Labels</h3>
@@ -251,7 +251,7 @@ function AnalysisPanel({ id }: { id: number }) {
       {people.length > 0 ? (
         <ul className="chips">
           {people.map((p) => {
-            const pid = p.id ?? p.person_id;
+            const pid = p.id;
             return <li key={pid}><Link to={`/people/${pid}`}>{p.name || "Unnamed person"}</Link></li>;
           })}
         </ul>
