@@ -136,7 +136,7 @@ def test_generated_clients_complete_a_round_trip(
     page = _call(store, "api.entities.list_entities_entity_get").sync(
         client=store_client, page_size=100
     )
-    assert type(page).__name__ == "PageEntityRead", page
+    assert type(page).__name__ == "EntityPage", page
     assert entity.id in [item.id for item in page.items]
 
     inference_client = _call(inference, "client").AuthenticatedClient(
