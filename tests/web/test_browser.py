@@ -27,6 +27,16 @@ def labelled_photo(web_system: WebSystem) -> int:
     return web_system.upload("labelled.jpg", jpeg(640, 480, seed=80))
 
 
+@pytest.fixture(scope="module", autouse=True)
+def face_photos(web_system: WebSystem) -> list[int]:
+    """Three edited photos of one face (scikit-image's astronaut), uploaded early so the worker
+    detects, embeds and groups them into one person while the other tests run."""
+    from tests.inference.people_photos import photo_set
+
+    photos = [p for p in photo_set() if p.person == "astronaut"][:3]
+    return [web_system.upload(f"face-{p.edit}.jpg", p.jpeg) for p in photos]
+
+
 def _open_viewer(page: Any, name: str) -> Any:
     page.get_by_role("button", name=f"Open {name}").first.click()
     dialog = page.get_by_role("dialog")
@@ -264,12 +274,35 @@ def test_admin_creates_a_user_disables_it_and_sees_the_job_queue(
     expect(page.get_by_text("Placeholders computed for")).to_be_visible()
 
 
-def test_people_page_says_when_people_are_not_available(page: Any) -> None:
+def _people(web_system: WebSystem) -> list[dict[str, Any]]:
+    with web_system.api("inference") as api:
+        resp = api.get("/people")
+    return list(resp.json()["items"]) if resp.status_code == 200 else []
+
+
+def test_name_a_person_and_find_them_by_name(
+    page: Any, web_system: WebSystem, face_photos: list[int]
+) -> None:
+    deadline = time.monotonic() + 150  # detection, embedding and grouping by the real worker
+    people = _people(web_system)
+    while not people and time.monotonic() < deadline:
+        time.sleep(1)
+        people = _people(web_system)
+    assert people, "the face photos were not grouped into a person in time"
+    person = people[0]
+    assert person["face_count"] == len(face_photos)
     page.goto("/people")
     expect(page.get_by_role("heading", name="People", level=1)).to_be_visible()
-    expect(
-        page.get_by_text("People are not available").or_(page.get_by_role("list"))
-    ).to_be_visible()
+    page.goto(f"/people/{person['id']}")
+    page.get_by_label("Name").fill("Grandma")
+    page.get_by_role("button", name="Save name").click()
+    expect(page.get_by_role("heading", name="Grandma", level=1)).to_be_visible()
+    expect(page.get_by_role("heading", name="Photos")).to_be_visible()
+    page.goto("/people")
+    expect(page.get_by_text("Grandma").first).to_be_visible()
+    with web_system.api("inference") as api:
+        found = api.get("/search/people", params={"q": "grand"}).json()["items"]
+    assert [p["id"] for p in found] == [person["id"]]
 
 
 def test_phone_sized_screen_shows_the_timeline_the_viewer_and_admin(
