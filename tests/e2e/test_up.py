@@ -134,7 +134,7 @@ def test_admin_password_file_is_private_and_login_and_upload_work(system: System
 
 
 def test_the_web_app_is_printed_first_and_fronts_every_api(system: System) -> None:
-    banner = system.log_text().split("MediaNest is up:\n", 1)[1].splitlines()
+    banner = system.log_text().split("MediaNest is starting:\n", 1)[1].splitlines()
     assert banner[0].split()[:3] == ["web", "app", f"{system.urls['web']}/"]
     password = (system.home / "admin-password").read_text().strip()
     web = system.urls["web"]

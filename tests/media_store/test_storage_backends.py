@@ -134,7 +134,7 @@ def test_upload_download_and_ranges(backend: Backend) -> None:
         resp = client.get(f"/entity/{entity['id']}/{kind}")
         assert resp.status_code == 200
         assert resp.headers["content-type"] in ("image/webp", "image/jpeg")
-        assert resp.content[:4] in (b"RIFF", b"\xff\xd8\xff\xe0", b"\xff\xd8\xff\xe1")
+        assert resp.content[:4] == b"RIFF" or resp.content[:3] == b"\xff\xd8\xff"  # WebP / JPEG
     cached = client.get(
         f"/entity/{entity['id']}/file", headers={"If-None-Match": whole.headers["etag"]}
     )

@@ -29,6 +29,12 @@ from .phash import phash
 
 _ROTATE = {3: "d180", 6: "d90", 8: "d270"}
 
+# libvips keeps recent operations in a cache, and with them their source files open: a deleted
+# original kept its disk space until the cache let it go (found by tests/faults/test_disk_full.py).
+# Renditions never repeat an operation, so the cache is off for the whole process.
+pyvips.cache_set_max(0)
+pyvips.cache_set_max_files(0)
+
 
 @dataclass(frozen=True, slots=True)
 class Rendered:
